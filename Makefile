@@ -1,0 +1,20 @@
+# Dargah — see README.md. `make test` is what CI runs.
+.PHONY: test run services vet fmt bench load
+
+test:
+	bash scripts/test.sh
+
+run:
+	go run ./cmd/dargah serve
+
+services:
+	@bash scripts/services.sh
+
+vet:
+	go vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+bench:
+	eval "$$(bash scripts/services.sh)" && go test -run XXX -bench . -benchmem ./...
