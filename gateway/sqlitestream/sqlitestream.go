@@ -1,0 +1,680 @@
+// Package sqlitestream is the embedded, durable gateway.Stream of the
+// zero-install runtime: one SQLite file (modernc.org/sqlite, pure Go) in WAL
+// mode holds the entries, each consumer group's delivery state and the dead
+// letters.
+//
+// Delivery works by leases: a consumer claims a small batch of entries in one
+// write transaction, which records for each (group, entry) the consumer, the
+// attempt count and visible_at, the moment the entry may be claimed again. A
+// successful handler deletes that row; a failure pushes visible_at out by
+// the retry delay; a consumer that dies simply lets its lease run out after
+// the claim timeout. Because the state lives in the file, a restarted
+// process (or a second one on the same file) carries on where it stopped.
+//
+// Publish wakes consumers of the same handle at once; other processes on the
+// same file are noticed by a short poll.
+package sqlitestream
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dargah137/dargah/gateway"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrClosed is returned by a handle after Close.
+var ErrClosed = errors.New("sqlitestream: stream closed")
+
+// Config configures a Stream.
+type Config struct {
+	// Options are the shared stream options; zero fields get defaults.
+	Options gateway.StreamOptions
+	// Logger; discarded when nil.
+	Logger *slog.Logger
+	// BatchSize is how many entries a consumer claims per transaction
+	// (default 32). Larger batches mean fewer transactions.
+	BatchSize int
+	// PollInterval is how often an idle consumer looks for work that another
+	// process published (default 100ms). Publishes on the same handle wake
+	// consumers immediately.
+	PollInterval time.Duration
+	// BusyTimeout is how long a statement waits for another process's write
+	// lock (default 10s).
+	BusyTimeout time.Duration
+}
+
+// Validate reports settings that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("batch size %d is negative", c.BatchSize))
+	}
+	if c.PollInterval < 0 {
+		errs = append(errs, fmt.Errorf("poll interval %s is negative", c.PollInterval))
+	}
+	if c.BusyTimeout < 0 {
+		errs = append(errs, fmt.Errorf("busy timeout %s is negative", c.BusyTimeout))
+	}
+	if c.Options.MaxAttempts < 0 || c.Options.RetryDelay < 0 || c.Options.ClaimTimeout < 0 || c.Options.MaxLen < 0 {
+		errs = append(errs, errors.New("stream options must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	c.Options = c.Options.WithDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 32
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 100 * time.Millisecond
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = 10 * time.Second
+	}
+	return c
+}
+
+// Stream is a gateway.Stream stored in one SQLite file. It is safe for
+// concurrent use; several handles (in one or several processes) may share
+// the file.
+type Stream struct {
+	db   *sql.DB
+	cfg  Config
+	opts gateway.StreamOptions
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	wake   chan struct{} // closed and replaced on every publish
+	closed bool
+
+	life    context.Context // cancelled by Close; stops every Consume
+	stopAll context.CancelFunc
+	running sync.WaitGroup // Consume calls in progress
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS entries (
+	-- AUTOINCREMENT: ids are never reused after a trim, so group cursors
+	-- stay meaningful.
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	body       BLOB    NOT NULL,
+	-- only_group is set on a replayed entry: it goes back to the group that
+	-- dead-lettered it, not to groups that already handled it.
+	only_group TEXT,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS groups (
+	name   TEXT PRIMARY KEY,
+	-- cursor is the highest entry id handed to this group.
+	cursor INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (
+	grp        TEXT    NOT NULL,
+	entry_id   INTEGER NOT NULL,
+	consumer   TEXT    NOT NULL,
+	attempts   INTEGER NOT NULL,
+	-- visible_at (unix ms) ends a lease or a retry delay: from then on any
+	-- consumer of the group may claim the entry.
+	visible_at INTEGER NOT NULL,
+	PRIMARY KEY (grp, entry_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pending_due ON pending (grp, visible_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	grp       TEXT    NOT NULL,
+	entry_id  INTEGER NOT NULL,
+	body      BLOB    NOT NULL,
+	reason    TEXT    NOT NULL,
+	attempts  INTEGER NOT NULL,
+	failed_at INTEGER NOT NULL
+);
+`
+
+// Open opens (creating if needed) the stream stored at path, e.g.
+// data/stream.db. The file should not be shared with other stores.
+func Open(ctx context.Context, path string, cfg Config) (*Stream, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sqlitestream config: %w", err)
+	}
+	if path == "" {
+		return nil, errors.New("sqlitestream: path is required")
+	}
+	cfg = cfg.withDefaults()
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL in WAL mode: a commit survives a process crash; only an OS
+	// crash or power cut may lose the last transactions.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Write transactions take the write lock up front, so two processes
+	// never deadlock upgrading read locks; busy_timeout then just waits.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and queuing in the pool
+	// is cheaper than spinning on SQLITE_BUSY inside this process.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create stream schema in %s: %w", path, err)
+	}
+	life, stop := context.WithCancel(context.Background())
+	return &Stream{
+		db: db, cfg: cfg, opts: cfg.Options, log: cfg.Logger.With("stream", path),
+		wake: make(chan struct{}), life: life, stopAll: stop,
+	}, nil
+}
+
+func (s *Stream) nowMS() int64 { return s.opts.Now().UnixMilli() }
+
+// signal wakes this handle's waiting consumers.
+func (s *Stream) signal() {
+	s.mu.Lock()
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Stream) wakeChan() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wake
+}
+
+func (s *Stream) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Publish appends m; it is durable once Publish returns nil.
+func (s *Stream) Publish(ctx context.Context, m gateway.Message) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("publish message %s: %w", m.ID, err)
+	}
+	if s.isClosed() {
+		return fmt.Errorf("publish message %s: %w", m.ID, ErrClosed)
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode message %s: %w", m.ID, err)
+	}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO entries (body, created_at) VALUES (?, ?)`, body, s.nowMS()); err != nil {
+		return fmt.Errorf("publish message %s: %w", m.ID, err)
+	}
+	s.signal()
+	return nil
+}
+
+// entry is one claimed delivery.
+type entry struct {
+	id       int64
+	attempts int
+	body     []byte
+}
+
+type outcomeKind int
+
+const (
+	ack     outcomeKind = iota // handled: forget it
+	retry                      // failed: due again after RetryDelay
+	dead                       // failed for good: move to dead letters
+	release                    // never attempted (batch cut short): due now, attempt not counted
+)
+
+type outcome struct {
+	kind   outcomeKind
+	e      entry
+	reason string
+}
+
+// Consume implements gateway.Stream. Handlers run one at a time per Consume
+// call; run several Consume calls for parallelism. When ctx is done,
+// Consume cancels the running handler's context, waits for it to return,
+// and returns ctx.Err(); a handler that returns because of that is neither
+// acknowledged nor counted as failed, so its lease simply runs out.
+func (s *Stream) Consume(ctx context.Context, group, consumer string, h gateway.Handler) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if group == "" || consumer == "" {
+		return errors.New("sqlitestream: consume needs a group and a consumer name")
+	}
+	if h == nil {
+		return errors.New("sqlitestream: consume needs a handler")
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.running.Add(1)
+	s.mu.Unlock()
+	defer s.running.Done()
+
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)()
+	log := s.log.With("group", group, "consumer", consumer)
+
+	if _, err := s.db.ExecContext(cctx, `INSERT OR IGNORE INTO groups (name, cursor) VALUES (?, 0)`, group); err != nil {
+		if cctx.Err() != nil {
+			return s.stopErr(ctx)
+		}
+		return fmt.Errorf("create consumer group %s: %w", group, err)
+	}
+
+	var (
+		outcomes []outcome
+		lastTrim time.Time
+		acked    bool // something acknowledged since the last trim
+		backoff  time.Duration
+	)
+	for {
+		wake := s.wakeChan()
+		claim := cctx.Err() == nil
+		for _, o := range outcomes {
+			acked = acked || o.kind == ack
+		}
+		trim := acked && time.Since(lastTrim) >= s.cfg.PollInterval
+		batch, nextDue, err := s.cycle(group, consumer, outcomes, trim, claim)
+		if err != nil {
+			if !claim {
+				log.Error("record outcomes before stopping", "err", err)
+				return s.stopErr(ctx)
+			}
+			// Keep the outcomes and try again: they are still owed.
+			backoff = min(max(2*backoff, 10*time.Millisecond), time.Second)
+			log.Warn("stream transaction failed", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-cctx.Done():
+			}
+			continue
+		}
+		backoff = 0
+		outcomes = outcomes[:0]
+		if trim {
+			lastTrim, acked = time.Now(), false
+		}
+		if !claim {
+			return s.stopErr(ctx)
+		}
+		if len(batch) == 0 {
+			wait := s.cfg.PollInterval
+			if nextDue > 0 {
+				wait = min(wait, max(time.Duration(nextDue-s.nowMS())*time.Millisecond, time.Millisecond))
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-wake:
+			case <-t.C:
+			case <-cctx.Done():
+			}
+			t.Stop()
+			continue
+		}
+		claimedAt := time.Now()
+		for i, e := range batch {
+			// Leases of the rest of the batch are running out while earlier
+			// handlers work; hand them back rather than risk a second
+			// consumer taking them while we still hold them.
+			if cctx.Err() != nil || time.Since(claimedAt) > s.opts.ClaimTimeout/2 {
+				for _, r := range batch[i:] {
+					outcomes = append(outcomes, outcome{kind: release, e: r})
+				}
+				break
+			}
+			o, ok := s.handle(cctx, log, h, e)
+			if ok {
+				outcomes = append(outcomes, o)
+			}
+		}
+	}
+}
+
+// stopErr is what Consume returns when it stops.
+func (s *Stream) stopErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ErrClosed
+}
+
+// handle runs h on e and says what to record; ok is false when the handler
+// was interrupted by shutdown, which leaves the lease to expire.
+func (s *Stream) handle(ctx context.Context, log *slog.Logger, h gateway.Handler, e entry) (o outcome, ok bool) {
+	o.e = e
+	var m gateway.Message
+	if err := json.Unmarshal(e.body, &m); err != nil {
+		// Cannot happen for entries Publish wrote; keep it for an operator.
+		return outcome{kind: dead, e: e, reason: "undecodable entry: " + err.Error()}, true
+	}
+	err := call(ctx, h, gateway.Delivery{Message: m, Attempt: e.attempts})
+	switch {
+	case err == nil:
+		o.kind = ack
+	case ctx.Err() != nil:
+		return o, false
+	case gateway.IsPermanent(err) || e.attempts >= s.opts.MaxAttempts:
+		o.kind, o.reason = dead, err.Error()
+		log.Warn("message dead-lettered", "message", m.ID, "attempt", e.attempts, "err", err)
+	default:
+		o.kind, o.reason = retry, err.Error()
+		log.Info("message will be retried", "message", m.ID, "attempt", e.attempts, "err", err)
+	}
+	return o, true
+}
+
+// call runs h, turning a panic into an error so one bad message cannot take
+// the consumer down.
+func call(ctx context.Context, h gateway.Handler, d gateway.Delivery) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return h(ctx, d)
+}
+
+// cycle is one write transaction: record the previous batch's outcomes,
+// trim if asked, and (if claim) claim the next batch. When the batch is
+// empty nextDue is the earliest visible_at of the group's pending entries
+// (0 when none), so the consumer knows when to look again.
+func (s *Stream) cycle(group, consumer string, outcomes []outcome, trim, claim bool) (batch []entry, nextDue int64, err error) {
+	if len(outcomes) == 0 && !trim && !claim {
+		return nil, 0, nil
+	}
+	// Not the consumer's context: outcomes must be recorded even while it
+	// shuts down. The busy timeout bounds the wait.
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	now := s.nowMS()
+	if err := s.record(ctx, tx, group, consumer, outcomes, now); err != nil {
+		return nil, 0, err
+	}
+	if trim {
+		if _, err := tx.ExecContext(ctx, trimSQL, s.opts.MaxLen); err != nil {
+			return nil, 0, fmt.Errorf("trim: %w", err)
+		}
+	}
+	if claim {
+		batch, nextDue, err = s.claim(ctx, tx, group, consumer, now)
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, 0, fmt.Errorf("commit: %w", err)
+	}
+	return batch, nextDue, nil
+}
+
+// trimSQL deletes the oldest entries beyond MaxLen, but only those every
+// group has acknowledged: below each group's cursor and below its oldest
+// pending entry. With no group yet nothing is trimmed.
+const trimSQL = `
+DELETE FROM entries
+WHERE id <= (SELECT MAX(id) FROM entries) - ?1
+  AND id < (SELECT MIN(safe) FROM (
+		SELECT cursor + 1 AS safe FROM groups
+		UNION ALL
+		SELECT MIN(entry_id) FROM pending))`
+
+func (s *Stream) record(ctx context.Context, tx *sql.Tx, group, consumer string, outcomes []outcome, now int64) error {
+	for _, o := range outcomes {
+		var err error
+		switch o.kind {
+		case ack:
+			// Whoever holds it now, the message was handled.
+			_, err = tx.ExecContext(ctx, `DELETE FROM pending WHERE grp = ? AND entry_id = ?`, group, o.e.id)
+		case retry:
+			// Only while still ours: if our lease ran out and another
+			// consumer took over, its outcome counts.
+			_, err = tx.ExecContext(ctx, `UPDATE pending SET visible_at = ?
+				WHERE grp = ? AND entry_id = ? AND consumer = ? AND attempts = ?`,
+				now+s.opts.RetryDelay.Milliseconds(), group, o.e.id, consumer, o.e.attempts)
+		case release:
+			_, err = tx.ExecContext(ctx, `UPDATE pending SET visible_at = ?, attempts = attempts - 1
+				WHERE grp = ? AND entry_id = ? AND consumer = ? AND attempts = ?`,
+				now, group, o.e.id, consumer, o.e.attempts)
+		case dead:
+			var res sql.Result
+			res, err = tx.ExecContext(ctx, `DELETE FROM pending
+				WHERE grp = ? AND entry_id = ? AND consumer = ? AND attempts = ?`,
+				group, o.e.id, consumer, o.e.attempts)
+			if err == nil {
+				if n, _ := res.RowsAffected(); n == 1 {
+					_, err = tx.ExecContext(ctx, `INSERT INTO dead_letters (grp, entry_id, body, reason, attempts, failed_at)
+						VALUES (?, ?, ?, ?, ?, ?)`, group, o.e.id, o.e.body, o.reason, o.e.attempts, now)
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("record outcome of entry %d: %w", o.e.id, err)
+		}
+	}
+	return nil
+}
+
+func (s *Stream) claim(ctx context.Context, tx *sql.Tx, group, consumer string, now int64) ([]entry, int64, error) {
+	lease := now + s.opts.ClaimTimeout.Milliseconds()
+	limit := s.cfg.BatchSize
+	var batch []entry
+
+	// First what is due again: retries whose delay passed and leases of
+	// consumers that vanished.
+	rows, err := tx.QueryContext(ctx, `SELECT p.entry_id, p.attempts, e.body
+		FROM pending p LEFT JOIN entries e ON e.id = p.entry_id
+		WHERE p.grp = ? AND p.visible_at <= ? ORDER BY p.visible_at LIMIT ?`, group, now, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find due entries: %w", err)
+	}
+	var lost []int64
+	for rows.Next() {
+		var e entry
+		if err := rows.Scan(&e.id, &e.attempts, &e.body); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("scan due entry: %w", err)
+		}
+		if e.body == nil {
+			lost = append(lost, e.id)
+			continue
+		}
+		e.attempts++
+		batch = append(batch, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("find due entries: %w", err)
+	}
+	for _, id := range lost {
+		// Trimming never removes pending entries; this is a damaged file.
+		s.log.Error("pending entry has no body; dropping it", "group", group, "entry", id)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE grp = ? AND entry_id = ?`, group, id); err != nil {
+			return nil, 0, fmt.Errorf("drop lost entry %d: %w", id, err)
+		}
+	}
+	for _, e := range batch {
+		if _, err := tx.ExecContext(ctx, `UPDATE pending SET consumer = ?, attempts = ?, visible_at = ?
+			WHERE grp = ? AND entry_id = ?`, consumer, e.attempts, lease, group, e.id); err != nil {
+			return nil, 0, fmt.Errorf("claim entry %d: %w", e.id, err)
+		}
+	}
+
+	// Then new entries past the group's cursor.
+	if len(batch) < limit {
+		var cursor int64
+		if err := tx.QueryRowContext(ctx, `SELECT cursor FROM groups WHERE name = ?`, group).Scan(&cursor); err != nil {
+			return nil, 0, fmt.Errorf("read cursor of group %s: %w", group, err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, body FROM entries
+			WHERE id > ? AND (only_group IS NULL OR only_group = ?) ORDER BY id LIMIT ?`,
+			cursor, group, limit-len(batch))
+		if err != nil {
+			return nil, 0, fmt.Errorf("find new entries: %w", err)
+		}
+		var fresh []entry
+		for rows.Next() {
+			e := entry{attempts: 1}
+			if err := rows.Scan(&e.id, &e.body); err != nil {
+				rows.Close()
+				return nil, 0, fmt.Errorf("scan new entry: %w", err)
+			}
+			fresh = append(fresh, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, 0, fmt.Errorf("find new entries: %w", err)
+		}
+		for _, e := range fresh {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO pending (grp, entry_id, consumer, attempts, visible_at)
+				VALUES (?, ?, ?, 1, ?)`, group, e.id, consumer, lease); err != nil {
+				return nil, 0, fmt.Errorf("lease entry %d: %w", e.id, err)
+			}
+		}
+		if len(fresh) > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE groups SET cursor = ? WHERE name = ?`,
+				fresh[len(fresh)-1].id, group); err != nil {
+				return nil, 0, fmt.Errorf("advance cursor of group %s: %w", group, err)
+			}
+		}
+		batch = append(batch, fresh...)
+	}
+
+	var nextDue int64
+	if len(batch) == 0 {
+		var due sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT MIN(visible_at) FROM pending WHERE grp = ?`, group).Scan(&due); err != nil {
+			return nil, 0, fmt.Errorf("next due entry: %w", err)
+		}
+		nextDue = due.Int64
+	}
+	return batch, nextDue, nil
+}
+
+// DeadLetters lists up to limit dead letters (all groups), oldest first. A
+// limit of zero or less means 100.
+func (s *Stream) DeadLetters(ctx context.Context, limit int) ([]gateway.DeadLetter, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, body, reason, attempts, failed_at
+		FROM dead_letters ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []gateway.DeadLetter
+	for rows.Next() {
+		var (
+			id       int64
+			body     []byte
+			failedAt int64
+			d        gateway.DeadLetter
+		)
+		if err := rows.Scan(&id, &body, &d.Reason, &d.Attempts, &failedAt); err != nil {
+			return nil, fmt.Errorf("scan dead letter: %w", err)
+		}
+		d.ID = strconv.FormatInt(id, 10)
+		d.FailedAt = time.UnixMilli(failedAt).UTC()
+		if err := json.Unmarshal(body, &d.Message); err != nil {
+			d.Reason += " (message undecodable: " + err.Error() + ")"
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	return out, nil
+}
+
+// Replay moves dead letter id back onto the stream for the group that
+// dead-lettered it, with a fresh attempt count.
+func (s *Stream) Replay(ctx context.Context, id string) error {
+	n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
+	if err != nil {
+		return fmt.Errorf("replay %q: %w", id, gateway.ErrUnknownDeadLetter)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replay %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	var (
+		group string
+		body  []byte
+	)
+	err = tx.QueryRowContext(ctx, `SELECT grp, body FROM dead_letters WHERE id = ?`, n).Scan(&group, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("replay %s: %w", id, gateway.ErrUnknownDeadLetter)
+	}
+	if err != nil {
+		return fmt.Errorf("replay %s: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO entries (body, only_group, created_at) VALUES (?, ?, ?)`,
+		body, group, s.nowMS()); err != nil {
+		return fmt.Errorf("replay %s: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM dead_letters WHERE id = ?`, n); err != nil {
+		return fmt.Errorf("replay %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("replay %s: %w", id, err)
+	}
+	s.signal()
+	return nil
+}
+
+// Len reports how many entries the stream retains.
+func (s *Stream) Len(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM entries`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count entries: %w", err)
+	}
+	return n, nil
+}
+
+// Close stops this handle's consumers (their handlers' contexts are
+// cancelled), waits for them to record what they finished, and closes the
+// file. Nothing is deleted. Closing twice is harmless.
+func (s *Stream) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.stopAll()
+	s.running.Wait()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close stream: %w", err)
+	}
+	return nil
+}
+
+var _ gateway.Stream = (*Stream)(nil)

@@ -1,0 +1,31 @@
+package sqlitestream_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/gateway/sqlitestream"
+	"github.com/dargah137/dargah/gateway/streamtest"
+)
+
+// opener gives each (sub)test its own file; every call opens a new handle on it.
+func opener(tb testing.TB, opts gateway.StreamOptions) func() gateway.Stream {
+	path := filepath.Join(tb.TempDir(), "stream.db")
+	return func() gateway.Stream {
+		s, err := sqlitestream.Open(context.Background(), path, sqlitestream.Config{Options: opts})
+		if err != nil {
+			tb.Fatalf("open %s: %v", path, err)
+		}
+		return s
+	}
+}
+
+func TestStream(t *testing.T) {
+	streamtest.Run(t, func(t *testing.T, o gateway.StreamOptions) func() gateway.Stream { return opener(t, o) })
+}
+
+func BenchmarkStream(b *testing.B) {
+	streamtest.Bench(b, func(b *testing.B, o gateway.StreamOptions) func() gateway.Stream { return opener(b, o) })
+}
