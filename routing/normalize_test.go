@@ -100,7 +100,7 @@ func TestDetectLanguage(t *testing.T) {
 		{"الشارع فيه حفرة كبيرة", "ar"},
 		{"أين مكتب المفقودات في الحرم؟", "ar"},
 		{"متى يفتح المكتب", "ar"},
-		{"من اين نذهب", "fa"}, // Arabic without Arabic-only letters reads as the default
+		{"من اين نذهب", "fa"},        // Arabic without Arabic-only letters reads as the default
 		{"خيابان ما خراب است", "fa"}, // Persian on an Arabic keyboard
 		{"میں حرم کا راستہ پوچھنا چاہتا ہوں", "ur"},
 		{"سڑک پر بڑا گڑھا ہے", "ur"},
