@@ -1,0 +1,297 @@
+package casesqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/gateway"
+)
+
+// TrackingPlaceholder in a decision's reply is replaced by the case's
+// tracking code before the decision is stored.
+const TrackingPlaceholder = "{tracking_code}"
+
+// maxCodeTries bounds tracking code collisions in one decision; at
+// 9·10^8 codes even a full table rarely needs a second.
+const maxCodeTries = 8
+
+const receiptCols = `id, portal, portal_message_id, status, outcome, rule, reply, service_code,
+	tracking_code, linked_tracking, accepted_at, decided_at`
+
+func scanReceipt(row *sql.Row) (gateway.Receipt, error) {
+	var r gateway.Receipt
+	var acceptedAt int64
+	var decidedAt sql.NullInt64
+	err := row.Scan(&r.MessageID, &r.Portal, &r.PortalMessageID, &r.Status, &r.Decision.Outcome,
+		&r.Decision.Rule, &r.Decision.Reply, &r.Decision.ServiceCode, &r.Decision.TrackingCode,
+		&r.Decision.LinkedTracking, &acceptedAt, &decidedAt)
+	r.AcceptedAt, r.DecidedAt = fromNanos(acceptedAt), nullTime(decidedAt)
+	return r, err
+}
+
+// MessageAccept stores m unless (Portal, PortalMessageID) is known; then
+// it returns the first receipt with created false. An id already used by
+// another portal message is ErrConflict: the first message is kept.
+func (s *Store) MessageAccept(ctx context.Context, m gateway.Message) (gateway.Receipt, bool, error) {
+	if m.ID == "" || m.Portal == "" || m.PortalMessageID == "" {
+		return gateway.Receipt{}, false, fmt.Errorf("accept message: %w: id, portal and portal_message_id are required", gateway.ErrInvalid)
+	}
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: encode: %w", m.ID, err)
+	}
+	now := s.clock()
+	// DO NOTHING without a target covers both the portal key and the id.
+	res, err := s.w.ExecContext(ctx, `INSERT INTO messages (id, portal, portal_message_id, payload, status, accepted_at)
+		VALUES (?, ?, ?, ?, 'accepted', ?) ON CONFLICT DO NOTHING`,
+		m.ID, m.Portal, m.PortalMessageID, string(payload), now)
+	if err != nil {
+		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: %w", m.ID, translate(err, err))
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return gateway.Receipt{MessageID: m.ID, Portal: m.Portal, PortalMessageID: m.PortalMessageID,
+			Status: gateway.StatusAccepted, AcceptedAt: fromNanos(now)}, true, nil
+	}
+	// The row we collided with is committed: there is one writer.
+	r, err := s.MessageGetByPortalID(ctx, m.Portal, m.PortalMessageID)
+	if errors.Is(err, gateway.ErrUnknownMessage) {
+		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: %w: id taken by another message", m.ID, cases.ErrConflict)
+	}
+	if err != nil {
+		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: %w", m.ID, err)
+	}
+	return r, false, nil
+}
+
+// MessageGet returns the receipt of message id.
+func (s *Store) MessageGet(ctx context.Context, id string) (gateway.Receipt, error) {
+	r, err := scanReceipt(s.r.QueryRowContext(ctx, `SELECT `+receiptCols+` FROM messages WHERE id = ?`, id))
+	if err != nil {
+		return r, fmt.Errorf("get message %s: %w", id, translate(err, gateway.ErrUnknownMessage))
+	}
+	return r, nil
+}
+
+// MessageGetByPortalID finds a receipt by the portal's own id.
+func (s *Store) MessageGetByPortalID(ctx context.Context, portal, portalMessageID string) (gateway.Receipt, error) {
+	r, err := scanReceipt(s.r.QueryRowContext(ctx, `SELECT `+receiptCols+` FROM messages
+		WHERE portal = ? AND portal_message_id = ?`, portal, portalMessageID))
+	if err != nil {
+		return r, fmt.Errorf("get message %s/%s: %w", portal, portalMessageID, translate(err, gateway.ErrUnknownMessage))
+	}
+	return r, nil
+}
+
+func checkDecision(d gateway.Decision) error {
+	if d.Outcome != gateway.OutcomeResolved && d.Outcome != gateway.OutcomeCaseOpened {
+		return fmt.Errorf("%w: outcome %q is not %s or %s", gateway.ErrInvalid, d.Outcome, gateway.OutcomeResolved, gateway.OutcomeCaseOpened)
+	}
+	return nil
+}
+
+// fillCode records the tracking code the decision ends up with and puts
+// it into the reply.
+func fillCode(d *gateway.Decision, code string) {
+	if code != "" {
+		d.TrackingCode = code
+	}
+	if d.TrackingCode != "" {
+		d.Reply = strings.ReplaceAll(d.Reply, TrackingPlaceholder, d.TrackingCode)
+	}
+}
+
+// MessageDecide records d for message id. OutcomeCaseOpened opens the
+// case in the same transaction; a LinkedTracking decision instead adds
+// the message to that case's timeline (unknown code: ErrNotFound).
+// Decisions are write transactions on the single writer, so concurrent
+// decides of one message run one after the other and all but the first
+// find the first decision.
+func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
+	if err := checkDecision(d); err != nil {
+		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
+	}
+	if d.Outcome == gateway.OutcomeResolved && d.LinkedTracking == "" {
+		return s.decideResolved(ctx, id, d)
+	}
+	var r gateway.Receipt
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var payload string
+		var decided bool
+		err := tx.QueryRowContext(ctx, `SELECT payload, decided_at IS NOT NULL FROM messages WHERE id = ?`, id).
+			Scan(&payload, &decided)
+		if err != nil {
+			return translate(err, gateway.ErrUnknownMessage)
+		}
+		if decided {
+			r, err = scanReceipt(tx.QueryRowContext(ctx, `SELECT `+receiptCols+` FROM messages WHERE id = ?`, id))
+			return err
+		}
+		var m gateway.Message
+		if err := json.Unmarshal([]byte(payload), &m); err != nil {
+			return fmt.Errorf("decode stored message: %w", err)
+		}
+		now := s.clock()
+		code := d.LinkedTracking
+		if code != "" {
+			err = s.linkMessage(ctx, tx, m, code, now)
+		} else {
+			code, err = s.openCase(ctx, tx, m, d, now)
+		}
+		if err != nil {
+			return err
+		}
+		fillCode(&d, code)
+		r, err = scanReceipt(tx.QueryRowContext(ctx, `UPDATE messages SET status = 'decided', outcome = ?, rule = ?,
+			reply = ?, service_code = ?, tracking_code = ?, linked_tracking = ?, decided_at = ?
+			WHERE id = ? RETURNING `+receiptCols,
+			d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, now, id))
+		return err
+	})
+	if err != nil {
+		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// decideResolved needs no case: one conditional UPDATE is the whole
+// transaction, and a message decided before is left alone.
+func (s *Store) decideResolved(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
+	fillCode(&d, "")
+	r, err := scanReceipt(s.w.QueryRowContext(ctx, `UPDATE messages SET status = 'decided', outcome = ?, rule = ?,
+		reply = ?, service_code = ?, tracking_code = ?, linked_tracking = ?, decided_at = ?
+		WHERE id = ? AND decided_at IS NULL RETURNING `+receiptCols,
+		d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, s.clock(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return s.MessageGet(ctx, id) // decided before, or unknown
+	}
+	if err != nil {
+		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// openCase inserts the case for m and its "opened" event, retrying on a
+// tracking code collision, and returns the code.
+func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d gateway.Decision, now int64) (string, error) {
+	service := d.ServiceCode
+	if service == "" {
+		service = m.ServiceCode
+	}
+	lang := m.Language
+	if lang == "" {
+		lang = m.Contact.Language
+	}
+	var lat, long *float64
+	var address string
+	if m.Location != nil {
+		lat, long, address = &m.Location.Lat, &m.Location.Long, m.Location.Address
+	}
+	atts := make([]string, 0, len(m.Attachments))
+	for _, a := range m.Attachments {
+		atts = append(atts, a.ID)
+	}
+	attsJSON, err := json.Marshal(atts)
+	if err != nil {
+		return "", err
+	}
+	data, err := json.Marshal(map[string]string{"message_id": m.ID, "rule": d.Rule})
+	if err != nil {
+		return "", err
+	}
+	for range maxCodeTries {
+		code, err := cases.NewTrackingCode()
+		if err != nil {
+			return "", err
+		}
+		var caseID int64
+		err = tx.QueryRowContext(ctx, `INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind,
+				source_message_id, thread_key, contact_phone, contact_telegram_id, contact_email, contact_name,
+				contact_language, description, lat, long, address, language, attachments, rule, opened_at, updated_at)
+			VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tracking_code) DO NOTHING RETURNING id`,
+			code, service, m.Portal, m.PortalKind, m.ID, m.ThreadKey, m.Contact.Phone, m.Contact.TelegramID,
+			m.Contact.Email, m.Contact.Name, m.Contact.Language, m.Text, lat, long, address, lang,
+			string(attsJSON), d.Rule, now, now).Scan(&caseID)
+		if errors.Is(err, sql.ErrNoRows) {
+			s.log.Warn("tracking code collision, retrying", "message", m.ID)
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("open case: %w", translate(err, err))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO case_events (case_id, at, kind, public, data)
+			VALUES (?, ?, 'opened', 1, ?)`, caseID, now, string(data)); err != nil {
+			return "", fmt.Errorf("open case: add event: %w", err)
+		}
+		return code, nil
+	}
+	return "", fmt.Errorf("open case: %w: no free tracking code in %d tries", cases.ErrConflict, maxCodeTries)
+}
+
+// linkMessage adds m to the timeline of the case with tracking code code.
+func (s *Store) linkMessage(ctx context.Context, tx *sql.Tx, m gateway.Message, code string, now int64) error {
+	data, err := json.Marshal(map[string]string{"message_id": m.ID})
+	if err != nil {
+		return err
+	}
+	var caseID int64
+	err = tx.QueryRowContext(ctx, `UPDATE cases SET updated_at = ? WHERE tracking_code = ? RETURNING id`, now, code).Scan(&caseID)
+	if err != nil {
+		return fmt.Errorf("link to case %s: %w", code, translate(err, cases.ErrNotFound))
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO case_events (case_id, at, kind, note, public, data)
+		VALUES (?, ?, 'message', ?, 1, ?)`, caseID, now, m.Text, string(data)); err != nil {
+		return fmt.Errorf("link to case %s: add event: %w", code, err)
+	}
+	return nil
+}
+
+// MessagesUndecided lists accepted messages older than before, oldest first.
+func (s *Store) MessagesUndecided(ctx context.Context, before time.Time, limit int) ([]gateway.Message, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT payload FROM messages WHERE status = 'accepted' AND accepted_at < ?
+		ORDER BY accepted_at, id LIMIT ?`, before.UnixNano(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list undecided messages: %w", err)
+	}
+	defer rows.Close()
+	var msgs []gateway.Message
+	for rows.Next() {
+		var payload string
+		var m gateway.Message
+		if err := rows.Scan(&payload); err != nil {
+			return nil, fmt.Errorf("list undecided messages: %w", err)
+		}
+		if err := json.Unmarshal([]byte(payload), &m); err != nil {
+			return nil, fmt.Errorf("list undecided messages: decode: %w", err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list undecided messages: %w", err)
+	}
+	return msgs, nil
+}
+
+// MessageMarkDead records that message id went to the dead-letter place.
+// A decided message keeps its status: its decision stands, only the
+// reason is recorded.
+func (s *Store) MessageMarkDead(ctx context.Context, id, reason string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE messages SET dead_reason = ?,
+		status = CASE WHEN decided_at IS NULL THEN 'dead' ELSE status END WHERE id = ?`, reason, id)
+	if err != nil {
+		return fmt.Errorf("mark message %s dead: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mark message %s dead: %w", id, gateway.ErrUnknownMessage)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+// Package casesqlite is the embedded cases.Store, on SQLite through
+// modernc.org/sqlite (pure Go, driver "sqlite"). One process owns the
+// file: writes go through a single connection, so transactions never
+// race each other for the write lock, and reads use a pool of their own,
+// which WAL lets run beside the writer.
+package casesqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/dargah137/dargah/cases"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options tunes a Store. The zero value is usable.
+type Options struct {
+	// Now is the clock; default time.Now. Tests inject a manual one.
+	Now func() time.Time
+	// Logger defaults to a logger that discards.
+	Logger *slog.Logger
+	// MaxReaders caps the read connections; default 4.
+	MaxReaders int
+}
+
+// Store is a cases.Store in one SQLite file. It is safe for concurrent use.
+type Store struct {
+	w   *sql.DB // exactly one connection: the only writer
+	r   *sql.DB // readers
+	now func() time.Time
+	log *slog.Logger
+}
+
+// Open opens (creating if needed) the database file at path. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("casesqlite: path is required")
+	}
+	if opts.MaxReaders < 0 {
+		return nil, fmt.Errorf("casesqlite: MaxReaders is %d, want ≥ 0", opts.MaxReaders)
+	}
+	if opts.MaxReaders == 0 {
+		opts.MaxReaders = 4
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)") // another process (dargah migrate, a backup) may hold the lock briefly
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	// NORMAL in WAL mode: a power cut may lose the last commits but never
+	// corrupts the file; fsync per commit would cap throughput at the disk.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// IMMEDIATE: a transaction takes the write lock when it begins, so two
+	// processes cannot both read a message as undecided and then decide it.
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("casesqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("casesqlite: open %s: %w", path, err)
+	}
+	q.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("casesqlite: open %s for reading: %w", path, err)
+	}
+	r.SetMaxOpenConns(opts.MaxReaders)
+	r.SetMaxIdleConns(opts.MaxReaders)
+	r.SetConnMaxIdleTime(0)
+	r.SetConnMaxLifetime(0)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("casesqlite: open %s for reading: %w", path, err)
+	}
+	return &Store{w: w, r: r, now: opts.Now, log: opts.Logger}, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// clock returns the store's time as stored: UTC nanoseconds.
+func (s *Store) clock() int64 { return s.now().UnixNano() }
+
+// fromNanos turns a stored time back into a time.Time in UTC.
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// nullTime turns a nullable stored time into a time.Time (zero for NULL).
+func nullTime(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromNanos(n.Int64)
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, p := range names {
+		name := strings.TrimPrefix(p, "migrations/")
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive number and _", name)
+		}
+		b, err := migrationFS.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: name, sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s share a number", out[i-1].name, out[i].name)
+		}
+	}
+	return out, nil
+}
+
+// Migrate runs the embedded migrations that have not run yet, each in its
+// own IMMEDIATE transaction, which holds the file's write lock: a second
+// process migrating at once waits, then finds the version applied.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("casesqlite: read migrations: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("casesqlite: migrate: create schema_migrations: %w", err)
+	}
+	for _, m := range ms {
+		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, time.Now().UnixNano()); err != nil {
+				return err
+			}
+			s.log.Info("migration applied", "migration", m.name)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("casesqlite: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// writeTx runs fn in a write transaction, committing when it returns nil.
+func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// translate turns driver errors into the domain's: no rows is notFound
+// (cases.ErrNotFound unless the caller says otherwise), a unique
+// violation is cases.ErrConflict, a foreign key violation cases.ErrNotFound.
+func translate(err, notFound error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return notFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %w", cases.ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: %w", cases.ErrNotFound, err)
+		}
+	}
+	return err
+}
