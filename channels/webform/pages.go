@@ -271,7 +271,7 @@ func (p *Portal) handleFormPost(w http.ResponseWriter, r *http.Request) {
 		m.Attachments = []gateway.Attachment{a}
 	}
 	rc, err := p.env.Intake.Submit(r.Context(), m)
-	if err != nil {
+	if err != nil && !acceptedDespite(rc, err) {
 		p.log.Error("submit form message", "err", err)
 		d.Summary = d.T["err_unavailable"]
 		if errors.Is(err, gateway.ErrInvalid) {

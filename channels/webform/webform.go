@@ -250,7 +250,10 @@ func (p *Portal) guard(next http.HandlerFunc) http.Handler {
 func (p *Portal) submit(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
 	rc, err := p.env.Intake.Submit(ctx, m)
 	if err != nil {
-		return rc, err
+		if !acceptedDespite(rc, err) {
+			return rc, err
+		}
+		p.log.Warn("message stored but not yet published; the sweeper will", "message", rc.MessageID, "err", err)
 	}
 	if rc.Status != gateway.StatusAccepted {
 		return rc, nil
@@ -265,6 +268,14 @@ func (p *Portal) submit(ctx context.Context, m gateway.Message) (gateway.Receipt
 		return rc, fmt.Errorf("await decision of message %s: %w", rc.MessageID, err)
 	}
 	return got, nil
+}
+
+// acceptedDespite reports whether Submit stored the message although it
+// returned an error (the ledger accepted it, publishing failed): the
+// message is safe and will be republished, so the citizen must not be
+// asked to send it again.
+func acceptedDespite(rc gateway.Receipt, err error) bool {
+	return err != nil && rc.MessageID != "" && !errors.Is(err, gateway.ErrInvalid)
 }
 
 // newMessage fills what every entry point shares.
