@@ -123,6 +123,13 @@ func (s *session) request(ctx context.Context, p *PDU, windowed bool) (*PDU, err
 	case r := <-ch:
 		return r, nil
 	case <-s.dead:
+		// The peer may answer and hang up at once (unbind_resp); the
+		// answer counts if it came.
+		select {
+		case r := <-ch:
+			return r, nil
+		default:
+		}
 		return nil, errSessionLost
 	case <-ctx.Done():
 		return nil, ctx.Err()

@@ -84,8 +84,7 @@ type part struct {
 type heldResp struct {
 	c *conn
 	p *smpp.PDU
-	// record is applied when the response is actually sent: a message
-	// counts as submitted only once the client was told so.
+	// record accepts the part when the response is sent (see respond).
 	record func()
 }
 
@@ -175,7 +174,9 @@ func (s *Server) DropAll() {
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
+	s.outstanding -= len(s.held)
 	s.held = nil
+	s.notify()
 	s.mu.Unlock()
 	for _, c := range conns {
 		_ = c.nc.Close()
@@ -594,17 +595,20 @@ func (c *conn) submit(p *smpp.PDU) {
 	c.respond(resp, record)
 }
 
-// respond sends a submit_sm_resp and then records the part (under mu).
+// respond sends a submit_sm_resp. The request counts as answered, and the
+// part as accepted, before the answer leaves: once it has, the client may
+// act on it at once. An answer lost on a dropped link is then a duplicate
+// at the SMSC, as with a real one.
 func (c *conn) respond(p *smpp.PDU, record func()) {
-	err := c.write(p)
 	s := c.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.outstanding--
-	if err == nil && record != nil {
+	if record != nil {
 		record()
 	}
 	s.notify()
+	s.mu.Unlock()
+	_ = c.write(p)
 }
 
 // validateSubmit checks a submit_sm the way a strict SMSC would and
@@ -665,7 +669,13 @@ func validateSubmit(sm *smpp.SM) (part, string, int, error) {
 // recordLocked adds an accepted part and completes its message when all
 // parts are in. mu must be held.
 func (s *Server) recordLocked(key string, total int, p part) {
-	parts := append(s.pendingParts[key], p)
+	parts := s.pendingParts[key]
+	// A part sent again (its answer was lost) replaces the earlier copy.
+	if i := slices.IndexFunc(parts, func(q part) bool { return q.seq == p.seq }); i >= 0 {
+		parts[i] = p
+	} else {
+		parts = append(parts, p)
+	}
 	if len(parts) < total {
 		s.pendingParts[key] = parts
 		return
