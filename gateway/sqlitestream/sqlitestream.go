@@ -94,10 +94,11 @@ func (c Config) withDefaults() Config {
 // concurrent use; several handles (in one or several processes) may share
 // the file.
 type Stream struct {
-	db   *sql.DB
-	cfg  Config
-	opts gateway.StreamOptions
-	log  *slog.Logger
+	db    *sql.DB
+	stmts map[string]*sql.Stmt // hot statements, prepared in Open; read-only after
+	cfg   Config
+	opts  gateway.StreamOptions
+	log   *slog.Logger
 
 	mu     sync.Mutex
 	wake   chan struct{} // closed and replaced on every publish
@@ -146,6 +147,109 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 `
 
+// Statements of the hot path, prepared once per handle: parsing SQL costs
+// more than running it here.
+const (
+	qPublish = `INSERT INTO entries (body, created_at) VALUES (?, ?)`
+	// Acknowledged and leased entries travel as a JSON array of ids, so a
+	// whole batch is one prepared statement.
+	qAck = `DELETE FROM pending WHERE grp = ? AND entry_id IN (SELECT value FROM json_each(?))`
+	// Retry, release and dead-letter act only while the entry is still
+	// ours: if our lease ran out and another consumer took over, its
+	// outcome counts.
+	qRetry = `UPDATE pending SET visible_at = ?
+		WHERE grp = ? AND entry_id = ? AND consumer = ? AND attempts = ?`
+	qRelease = `UPDATE pending SET visible_at = ?, attempts = attempts - 1
+		WHERE grp = ? AND entry_id = ? AND consumer = ? AND attempts = ?`
+	qDeadPending = `DELETE FROM pending WHERE grp = ? AND entry_id = ? AND consumer = ? AND attempts = ?`
+	qDeadInsert  = `INSERT INTO dead_letters (grp, entry_id, body, reason, attempts, failed_at)
+		VALUES (?, ?, ?, ?, ?, ?)`
+	// qTrim deletes the oldest entries beyond MaxLen, but only those every
+	// group has acknowledged: up to each group's cursor and below its oldest
+	// pending entry. With no group yet nothing is trimmed.
+	qTrim = `DELETE FROM entries
+		WHERE id <= (SELECT MAX(id) FROM entries) - ?1
+		  AND id < (SELECT MIN(safe) FROM (
+				SELECT cursor + 1 AS safe FROM groups
+				UNION ALL
+				SELECT MIN(entry_id) FROM pending))`
+	// qDue finds retries whose delay passed and leases that ran out.
+	qDue = `SELECT p.entry_id, p.attempts, e.body
+		FROM pending p LEFT JOIN entries e ON e.id = p.entry_id
+		WHERE p.grp = ? AND p.visible_at <= ? ORDER BY p.visible_at LIMIT ?`
+	qDropLost = `DELETE FROM pending WHERE grp = ? AND entry_id = ?`
+	qReclaim  = `UPDATE pending SET consumer = ?, attempts = ?, visible_at = ? WHERE grp = ? AND entry_id = ?`
+	qNew      = `SELECT e.id, e.body FROM entries e, groups g
+		WHERE g.name = ?1 AND e.id > g.cursor AND (e.only_group IS NULL OR e.only_group = ?1)
+		ORDER BY e.id LIMIT ?2`
+	qLease = `INSERT INTO pending (grp, entry_id, consumer, attempts, visible_at)
+		SELECT ?1, value, ?2, 1, ?3 FROM json_each(?4)`
+	qCursor   = `UPDATE groups SET cursor = ? WHERE name = ?`
+	qNextDue  = `SELECT MIN(visible_at) FROM pending WHERE grp = ?`
+	qAddGroup = `INSERT OR IGNORE INTO groups (name, cursor) VALUES (?, 0)`
+)
+
+var hotQueries = []string{qPublish, qAck, qRetry, qRelease, qDeadPending, qDeadInsert, qTrim,
+	qDue, qDropLost, qReclaim, qNew, qLease, qCursor, qNextDue, qAddGroup}
+
+// idList encodes ids as a JSON array for json_each.
+func idList(ids []int64) string {
+	b := make([]byte, 0, 8*len(ids)+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// sqlRunner is what *sql.DB, *sql.Tx and *sql.Stmt share.
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// stmt returns q's prepared statement, bound to tx when tx is not nil, or
+// nil when q is not one of the prepared hot queries.
+func (s *Stream) stmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
+	st, ok := s.stmts[q]
+	if !ok || tx == nil {
+		return st
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+func (s *Stream) runner(tx *sql.Tx) sqlRunner {
+	if tx != nil {
+		return tx
+	}
+	return s.db
+}
+
+func (s *Stream) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, tx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return s.runner(tx).ExecContext(ctx, q, args...)
+}
+
+func (s *Stream) query(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	if st := s.stmt(ctx, tx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.runner(tx).QueryContext(ctx, q, args...)
+}
+
+func (s *Stream) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, tx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.runner(tx).QueryRowContext(ctx, q, args...)
+}
+
 // Open opens (creating if needed) the stream stored at path, e.g.
 // data/stream.db. The file should not be shared with other stores.
 func Open(ctx context.Context, path string, cfg Config) (*Stream, error) {
@@ -177,9 +281,18 @@ func Open(ctx context.Context, path string, cfg Config) (*Stream, error) {
 		db.Close()
 		return nil, fmt.Errorf("create stream schema in %s: %w", path, err)
 	}
+	stmts := make(map[string]*sql.Stmt, len(hotQueries))
+	for _, q := range hotQueries {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("prepare stream statement in %s: %w", path, err)
+		}
+		stmts[q] = st
+	}
 	life, stop := context.WithCancel(context.Background())
 	return &Stream{
-		db: db, cfg: cfg, opts: cfg.Options, log: cfg.Logger.With("stream", path),
+		db: db, stmts: stmts, cfg: cfg, opts: cfg.Options, log: cfg.Logger.With("stream", path),
 		wake: make(chan struct{}), life: life, stopAll: stop,
 	}, nil
 }
@@ -218,7 +331,7 @@ func (s *Stream) Publish(ctx context.Context, m gateway.Message) error {
 	if err != nil {
 		return fmt.Errorf("encode message %s: %w", m.ID, err)
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO entries (body, created_at) VALUES (?, ?)`, body, s.nowMS()); err != nil {
+	if _, err := s.exec(ctx, nil, qPublish, body, s.nowMS()); err != nil {
 		return fmt.Errorf("publish message %s: %w", m.ID, err)
 	}
 	s.signal()
@@ -276,7 +389,7 @@ func (s *Stream) Consume(ctx context.Context, group, consumer string, h gateway.
 	defer context.AfterFunc(s.life, cancel)()
 	log := s.log.With("group", group, "consumer", consumer)
 
-	if _, err := s.db.ExecContext(cctx, `INSERT OR IGNORE INTO groups (name, cursor) VALUES (?, 0)`, group); err != nil {
+	if _, err := s.exec(cctx, nil, qAddGroup, group); err != nil {
 		if cctx.Err() != nil {
 			return s.stopErr(ctx)
 		}
@@ -417,7 +530,7 @@ func (s *Stream) cycle(group, consumer string, outcomes []outcome, trim, claim b
 		return nil, 0, err
 	}
 	if trim {
-		if _, err := tx.ExecContext(ctx, trimSQL, s.opts.MaxLen); err != nil {
+		if _, err := s.exec(ctx, tx, qTrim, s.opts.MaxLen); err != nil {
 			return nil, 0, fmt.Errorf("trim: %w", err)
 		}
 	}
@@ -433,48 +546,36 @@ func (s *Stream) cycle(group, consumer string, outcomes []outcome, trim, claim b
 	return batch, nextDue, nil
 }
 
-// trimSQL deletes the oldest entries beyond MaxLen, but only those every
-// group has acknowledged: below each group's cursor and below its oldest
-// pending entry. With no group yet nothing is trimmed.
-const trimSQL = `
-DELETE FROM entries
-WHERE id <= (SELECT MAX(id) FROM entries) - ?1
-  AND id < (SELECT MIN(safe) FROM (
-		SELECT cursor + 1 AS safe FROM groups
-		UNION ALL
-		SELECT MIN(entry_id) FROM pending))`
-
 func (s *Stream) record(ctx context.Context, tx *sql.Tx, group, consumer string, outcomes []outcome, now int64) error {
+	var acks []int64
 	for _, o := range outcomes {
 		var err error
 		switch o.kind {
 		case ack:
-			// Whoever holds it now, the message was handled.
-			_, err = tx.ExecContext(ctx, `DELETE FROM pending WHERE grp = ? AND entry_id = ?`, group, o.e.id)
+			acks = append(acks, o.e.id)
 		case retry:
 			// Only while still ours: if our lease ran out and another
 			// consumer took over, its outcome counts.
-			_, err = tx.ExecContext(ctx, `UPDATE pending SET visible_at = ?
-				WHERE grp = ? AND entry_id = ? AND consumer = ? AND attempts = ?`,
-				now+s.opts.RetryDelay.Milliseconds(), group, o.e.id, consumer, o.e.attempts)
+			_, err = s.exec(ctx, tx, qRetry, now+s.opts.RetryDelay.Milliseconds(), group, o.e.id, consumer, o.e.attempts)
 		case release:
-			_, err = tx.ExecContext(ctx, `UPDATE pending SET visible_at = ?, attempts = attempts - 1
-				WHERE grp = ? AND entry_id = ? AND consumer = ? AND attempts = ?`,
-				now, group, o.e.id, consumer, o.e.attempts)
+			_, err = s.exec(ctx, tx, qRelease, now, group, o.e.id, consumer, o.e.attempts)
 		case dead:
 			var res sql.Result
-			res, err = tx.ExecContext(ctx, `DELETE FROM pending
-				WHERE grp = ? AND entry_id = ? AND consumer = ? AND attempts = ?`,
-				group, o.e.id, consumer, o.e.attempts)
+			res, err = s.exec(ctx, tx, qDeadPending, group, o.e.id, consumer, o.e.attempts)
 			if err == nil {
 				if n, _ := res.RowsAffected(); n == 1 {
-					_, err = tx.ExecContext(ctx, `INSERT INTO dead_letters (grp, entry_id, body, reason, attempts, failed_at)
-						VALUES (?, ?, ?, ?, ?, ?)`, group, o.e.id, o.e.body, o.reason, o.e.attempts, now)
+					_, err = s.exec(ctx, tx, qDeadInsert, group, o.e.id, o.e.body, o.reason, o.e.attempts, now)
 				}
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("record outcome of entry %d: %w", o.e.id, err)
+		}
+	}
+	if len(acks) > 0 {
+		// Whoever holds them now, the messages were handled.
+		if _, err := s.exec(ctx, tx, qAck, group, idList(acks)); err != nil {
+			return fmt.Errorf("acknowledge %d entries: %w", len(acks), err)
 		}
 	}
 	return nil
@@ -487,9 +588,7 @@ func (s *Stream) claim(ctx context.Context, tx *sql.Tx, group, consumer string, 
 
 	// First what is due again: retries whose delay passed and leases of
 	// consumers that vanished.
-	rows, err := tx.QueryContext(ctx, `SELECT p.entry_id, p.attempts, e.body
-		FROM pending p LEFT JOIN entries e ON e.id = p.entry_id
-		WHERE p.grp = ? AND p.visible_at <= ? ORDER BY p.visible_at LIMIT ?`, group, now, limit)
+	rows, err := s.query(ctx, tx, qDue, group, now, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find due entries: %w", err)
 	}
@@ -514,26 +613,19 @@ func (s *Stream) claim(ctx context.Context, tx *sql.Tx, group, consumer string, 
 	for _, id := range lost {
 		// Trimming never removes pending entries; this is a damaged file.
 		s.log.Error("pending entry has no body; dropping it", "group", group, "entry", id)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM pending WHERE grp = ? AND entry_id = ?`, group, id); err != nil {
+		if _, err := s.exec(ctx, tx, qDropLost, group, id); err != nil {
 			return nil, 0, fmt.Errorf("drop lost entry %d: %w", id, err)
 		}
 	}
 	for _, e := range batch {
-		if _, err := tx.ExecContext(ctx, `UPDATE pending SET consumer = ?, attempts = ?, visible_at = ?
-			WHERE grp = ? AND entry_id = ?`, consumer, e.attempts, lease, group, e.id); err != nil {
+		if _, err := s.exec(ctx, tx, qReclaim, consumer, e.attempts, lease, group, e.id); err != nil {
 			return nil, 0, fmt.Errorf("claim entry %d: %w", e.id, err)
 		}
 	}
 
 	// Then new entries past the group's cursor.
 	if len(batch) < limit {
-		var cursor int64
-		if err := tx.QueryRowContext(ctx, `SELECT cursor FROM groups WHERE name = ?`, group).Scan(&cursor); err != nil {
-			return nil, 0, fmt.Errorf("read cursor of group %s: %w", group, err)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, body FROM entries
-			WHERE id > ? AND (only_group IS NULL OR only_group = ?) ORDER BY id LIMIT ?`,
-			cursor, group, limit-len(batch))
+		rows, err := s.query(ctx, tx, qNew, group, limit-len(batch))
 		if err != nil {
 			return nil, 0, fmt.Errorf("find new entries: %w", err)
 		}
@@ -550,15 +642,15 @@ func (s *Stream) claim(ctx context.Context, tx *sql.Tx, group, consumer string, 
 		if err := rows.Err(); err != nil {
 			return nil, 0, fmt.Errorf("find new entries: %w", err)
 		}
-		for _, e := range fresh {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO pending (grp, entry_id, consumer, attempts, visible_at)
-				VALUES (?, ?, ?, 1, ?)`, group, e.id, consumer, lease); err != nil {
-				return nil, 0, fmt.Errorf("lease entry %d: %w", e.id, err)
-			}
-		}
 		if len(fresh) > 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE groups SET cursor = ? WHERE name = ?`,
-				fresh[len(fresh)-1].id, group); err != nil {
+			ids := make([]int64, len(fresh))
+			for i, e := range fresh {
+				ids[i] = e.id
+			}
+			if _, err := s.exec(ctx, tx, qLease, group, consumer, lease, idList(ids)); err != nil {
+				return nil, 0, fmt.Errorf("lease %d new entries: %w", len(ids), err)
+			}
+			if _, err := s.exec(ctx, tx, qCursor, fresh[len(fresh)-1].id, group); err != nil {
 				return nil, 0, fmt.Errorf("advance cursor of group %s: %w", group, err)
 			}
 		}
@@ -568,7 +660,7 @@ func (s *Stream) claim(ctx context.Context, tx *sql.Tx, group, consumer string, 
 	var nextDue int64
 	if len(batch) == 0 {
 		var due sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT MIN(visible_at) FROM pending WHERE grp = ?`, group).Scan(&due); err != nil {
+		if err := s.queryRow(ctx, tx, qNextDue, group).Scan(&due); err != nil {
 			return nil, 0, fmt.Errorf("next due entry: %w", err)
 		}
 		nextDue = due.Int64
