@@ -548,3 +548,27 @@ func TestIncompleteMessageFlushed(t *testing.T) {
 		t.Fatalf("partial %+v", m)
 	}
 }
+
+// BenchmarkSubmitLoopback measures Submit of a one-part message through a
+// bound session to the double on loopback (window 10, parallel callers).
+func BenchmarkSubmitLoopback(b *testing.B) {
+	s := smsctest.New(b, smsctest.Config{})
+	cfg := baseConfig(s)
+	cfg.WindowSize = 10
+	ctx := context.Background()
+	c, err := smpp.Dial(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(ctx)
+	b.ReportAllocs()
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Submit(ctx, "989121234567", "Your case 137-42 was answered."); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

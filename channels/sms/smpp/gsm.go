@@ -28,28 +28,53 @@ var gsmExt = map[byte]rune{
 
 const gsmEscape = 0x1B
 
-// gsmEncoder maps runes to one septet or, for extension characters, the
-// septet that follows ESC (flagged with 0x80). Built once from the tables
-// above; read-only afterwards.
-var gsmEncoder = func() map[rune]uint16 {
-	m := make(map[rune]uint16, 140)
+// gsmTable maps runes below gsmTableLen to one septet or, for extension
+// characters, the septet that follows ESC (flagged with 0x100); gsmNone
+// marks runes outside the alphabet. Every GSM character but € is below
+// U+03AA, so a flat table beats a map; € is handled apart. Built once from
+// the tables above; read-only afterwards.
+const (
+	gsmTableLen = 0x3AA
+	gsmNone     = 0xFFFF
+	gsmEuroExt  = 0x65
+)
+
+var gsmTable = func() *[gsmTableLen]uint16 {
+	var t [gsmTableLen]uint16
+	for i := range t {
+		t[i] = gsmNone
+	}
 	for i, r := range gsmBasic {
 		if i != gsmEscape {
-			m[r] = uint16(i)
+			t[r] = uint16(i)
 		}
 	}
 	for s, r := range gsmExt {
-		m[r] = 0x100 | uint16(s)
+		if r < gsmTableLen {
+			t[r] = 0x100 | uint16(s)
+		}
 	}
-	return m
+	return &t
 }()
+
+// gsmLookup returns the septet code of r (0x100 set for ESC + septet).
+func gsmLookup(r rune) (uint16, bool) {
+	if r >= 0 && r < gsmTableLen {
+		c := gsmTable[r]
+		return c, c != gsmNone
+	}
+	if r == '€' {
+		return 0x100 | gsmEuroExt, true
+	}
+	return 0, false
+}
 
 // GSMSeptets returns how many septets text needs in the GSM 7-bit default
 // alphabet, and false when some character is not representable.
 func GSMSeptets(text string) (int, bool) {
 	n := 0
 	for _, r := range text {
-		c, ok := gsmEncoder[r]
+		c, ok := gsmLookup(r)
 		if !ok {
 			return 0, false
 		}
@@ -73,7 +98,7 @@ func appendGSM7(out []byte, text string) ([]byte, error) {
 		return nil, errors.New("smpp: text is not valid UTF-8")
 	}
 	for i, r := range text {
-		c, ok := gsmEncoder[r]
+		c, ok := gsmLookup(r)
 		if !ok {
 			return nil, fmt.Errorf("smpp: character %q at offset %d is not in the GSM 7-bit alphabet", r, i)
 		}

@@ -365,3 +365,36 @@ func TestParseReceiptTLVs(t *testing.T) {
 		t.Fatal("receipt without id parsed")
 	}
 }
+
+func FuzzParseReceiptText(f *testing.F) {
+	f.Add("id:5A000001 sub:001 dlvrd:001 submit date:2611271200 done date:2611271201 stat:DELIVRD err:000 text:hi")
+	f.Add("ID:1 STAT:UNDELIV")
+	f.Add("id: sub: dlvrd: submit date:99999999999 done date: stat: err: text:")
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseReceiptText(s, nil)
+		if err == nil && (r.MessageID == "" || r.Stat == "") {
+			t.Fatalf("accepted %q as %+v", s, r)
+		}
+	})
+}
+
+// FuzzSplit checks that any valid text splits into parts that each decode
+// alone and rejoin to the same text.
+func FuzzSplit(f *testing.F) {
+	f.Add("hello")
+	f.Add(persian300())
+	f.Add(strings.Repeat("a€", 100))
+	f.Add(strings.Repeat("س😀", 60))
+	f.Fuzz(func(t *testing.T, s string) {
+		seg, err := Split(s, 1)
+		if err != nil {
+			if utf8.ValidString(s) && len(s) < 200*67 {
+				t.Fatalf("split %q: %v", s, err)
+			}
+			return
+		}
+		if got := joinParts(t, seg); got != s {
+			t.Fatalf("rejoined %q, want %q", got, s)
+		}
+	})
+}
