@@ -191,6 +191,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	path, _ := url.PathUnescape(escPath)
 	rec := Request{Method: r.Method, Path: path, Query: r.URL.Query(), Body: string(body)}
 	status := s.dispatch(w, r, escPath, body, &rec)
+	if rec.Op == "events.eventWebsocket" && status == http.StatusSwitchingProtocols {
+		return // logged at the handshake
+	}
 	rec.Status = status
 	s.mu.Lock()
 	s.requests = append(s.requests, rec)
@@ -254,7 +257,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, escPath string
 	}
 	c := &call{s: s, w: w, r: r, rt: rt, q: r.URL.Query(), body: body}
 	if rec.Op == "events.eventWebsocket" {
-		return s.serveEvents(w, r)
+		return s.serveEvents(w, r, *rec)
 	}
 	h, ok := handlers[rec.Op]
 	if !ok {
@@ -363,13 +366,16 @@ func (w *wsConn) push(b []byte) {
 func (w *wsConn) stop() {
 	w.once.Do(func() {
 		close(w.done)
-		if w.conn != nil {
-			_ = w.conn.CloseNow()
+		w.mu.Lock()
+		conn := w.conn
+		w.mu.Unlock()
+		if conn != nil {
+			_ = conn.CloseNow()
 		}
 	})
 }
 
-func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) int {
+func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request, rec Request) int {
 	var apps []string
 	for _, v := range r.URL.Query()["app"] {
 		for a := range strings.SplitSeq(v, ",") {
@@ -399,13 +405,15 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) int {
 	}
 	s.conns = append(s.conns, wc)
 	s.connects++
+	rec.Status = http.StatusSwitchingProtocols
+	s.requests = append(s.requests, rec)
 	s.touch()
 	s.mu.Unlock()
 
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		s.unregister(wc)
-		return http.StatusBadRequest
+		return http.StatusSwitchingProtocols // already logged
 	}
 	wc.mu.Lock()
 	wc.conn = conn
