@@ -533,15 +533,26 @@ func TestEveryOperationCovered(t *testing.T) {
 		func() error { return c.ChannelSilenceStop(ctx, id) },
 		func() error { return c.ChannelMute(ctx, id, "") },
 		func() error { return c.ChannelUnmute(ctx, id, ari.DirectionOut) },
-		func() error { return c.ChannelSendDTMF(ctx, id, ari.DTMFRequest{DTMF: "9", Before: 10, Between: 10, After: 10}) },
-		func() error { _, err := c.ChannelPlay(ctx, id, ari.PlayRequest{Media: []string{"sound:x"}, PlaybackID: "p1"}); return err },
+		func() error {
+			return c.ChannelSendDTMF(ctx, id, ari.DTMFRequest{DTMF: "9", Before: 10, Between: 10, After: 10})
+		},
+		func() error {
+			_, err := c.ChannelPlay(ctx, id, ari.PlayRequest{Media: []string{"sound:x"}, PlaybackID: "p1"})
+			return err
+		},
 		func() error { _, err := c.PlaybackGet(ctx, "p1"); return err },
 		func() error { return c.PlaybackControl(ctx, "p1", ari.PlaybackPause) },
 		func() error { return c.PlaybackStop(ctx, "p1") },
-		func() error { _, err := c.ChannelRecord(ctx, id, ari.RecordRequest{Name: "rec", Format: "wav"}); return err },
+		func() error {
+			_, err := c.ChannelRecord(ctx, id, ari.RecordRequest{Name: "rec", Format: "wav"})
+			return err
+		},
 		func() error { _, err := c.LiveRecordingGet(ctx, "rec"); return err },
 		func() error { return c.LiveRecordingStop(ctx, "rec") },
-		func() error { _, err := c.ChannelRecord(ctx, id, ari.RecordRequest{Name: "rec2", Format: "wav"}); return err },
+		func() error {
+			_, err := c.ChannelRecord(ctx, id, ari.RecordRequest{Name: "rec2", Format: "wav"})
+			return err
+		},
 		func() error { return c.LiveRecordingCancel(ctx, "rec2") },
 		func() error { _, err := c.StoredRecordingList(ctx); return err },
 		func() error { _, err := c.StoredRecordingGet(ctx, "rec"); return err },
@@ -557,18 +568,35 @@ func TestEveryOperationCovered(t *testing.T) {
 			_, err := c.ChannelOriginate(ctx, ari.OriginateRequest{Endpoint: "PJSIP/2", Context: "agents", Extension: "2", Priority: 1})
 			return err
 		},
-		func() error { _, err := c.ChannelOriginate(ctx, ari.OriginateRequest{Endpoint: "PJSIP/3", ChannelID: "o3"}); return err },
-		func() error { _, err := c.ChannelCreate(ctx, ari.CreateRequest{Endpoint: "PJSIP/4", ChannelID: "c4"}); return err },
+		func() error {
+			_, err := c.ChannelOriginate(ctx, ari.OriginateRequest{Endpoint: "PJSIP/3", ChannelID: "o3"})
+			return err
+		},
+		func() error {
+			_, err := c.ChannelCreate(ctx, ari.CreateRequest{Endpoint: "PJSIP/4", ChannelID: "c4"})
+			return err
+		},
 		func() error { return c.ChannelDial(ctx, "c4", id, 0) },
-		func() error { _, err := c.BridgeCreate(ctx, ari.BridgeCreateRequest{Type: []string{ari.BridgeHolding}, Name: "q"}); return err },
+		func() error {
+			_, err := c.BridgeCreate(ctx, ari.BridgeCreateRequest{Type: []string{ari.BridgeHolding}, Name: "q"})
+			return err
+		},
 		func() error { _, err := c.BridgeCreate(ctx, ari.BridgeCreateRequest{ID: "b1"}); return err },
 		func() error { _, err := c.BridgeList(ctx); return err },
 		func() error { _, err := c.BridgeGet(ctx, "b1"); return err },
-		func() error { return c.BridgeAddChannel(ctx, "b1", ari.AddChannelRequest{Channels: []string{id}, AbsorbDTMF: new(true), Mute: new(false)}) },
+		func() error {
+			return c.BridgeAddChannel(ctx, "b1", ari.AddChannelRequest{Channels: []string{id}, AbsorbDTMF: new(true), Mute: new(false)})
+		},
 		func() error { return c.BridgeMOHStart(ctx, "b1", "x") },
 		func() error { return c.BridgeMOHStop(ctx, "b1") },
-		func() error { _, err := c.BridgePlay(ctx, "b1", ari.PlayRequest{Media: []string{"tone:ring"}}); return err },
-		func() error { _, err := c.BridgeRecord(ctx, "b1", ari.RecordRequest{Name: "brec", Format: "wav"}); return err },
+		func() error {
+			_, err := c.BridgePlay(ctx, "b1", ari.PlayRequest{Media: []string{"tone:ring"}})
+			return err
+		},
+		func() error {
+			_, err := c.BridgeRecord(ctx, "b1", ari.RecordRequest{Name: "brec", Format: "wav"})
+			return err
+		},
 		func() error { return c.BridgeRemoveChannel(ctx, "b1", id) },
 		func() error { return c.BridgeDestroy(ctx, "b1") },
 		func() error { _, err := c.Ping(ctx); return err },
