@@ -35,7 +35,7 @@ func DetectLanguage(text string) string {
 		case r == 'ٹ' || r == 'ڈ' || r == 'ڑ' || r == 'ں' || r == 'ے' || r == 'ۓ':
 			urdu++
 			arabicScript++
-		case unicode.Is(unicode.Arabic, r) && unicode.IsLetter(r):
+		case isArabicLetter(r):
 			arabicScript++
 		case unicode.IsLetter(r) && unicode.Is(unicode.Latin, r):
 			latin++

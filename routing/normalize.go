@@ -103,6 +103,10 @@ func (n *normalizer) rune(r rune) {
 		if !n.pendingSpace && unicode.IsLetter(n.last) {
 			n.pendingZWNJ = true
 		}
+	case r >= 0x0606 && r <= 0x06ff && r != 0x061c && r != 0x06dd:
+		// The rest of the Arabic block: letters and punctuation, kept
+		// (a fast path; the cases below would keep them too).
+		n.emit(r)
 	case r == utf8.RuneError:
 		n.emit(r) // invalid input byte, or a real U+FFFD
 	case r >= 0xfb50 && r <= 0xfdff, r >= 0xfe70 && r <= 0xfefc, r >= 0xff01 && r <= 0xff5e:

@@ -3,6 +3,7 @@ package routing
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -112,6 +113,19 @@ func TestDetectLanguage(t *testing.T) {
 	for _, tt := range tests {
 		if got := DetectLanguage(tt.in); got != tt.want {
 			t.Errorf("DetectLanguage(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// The hand-written fast paths must agree with package unicode.
+func TestWordRuneFastPaths(t *testing.T) {
+	t.Parallel()
+	for r := rune(0); r < 0x10000; r++ {
+		if isWordRune(r) != (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			t.Errorf("isWordRune(%U) disagrees with package unicode", r)
+		}
+		if r >= 0x0600 && r <= 0x06ff && isArabicLetter(r) != unicode.IsLetter(r) {
+			t.Errorf("isArabicLetter(%U) disagrees with package unicode", r)
 		}
 	}
 }

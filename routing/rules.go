@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -33,6 +34,7 @@ type Rules struct {
 	// statusWords mark a message as a question about a case; they decide
 	// whether a 10-digit number is read as a (mistyped) tracking code.
 	statusWords []keyword
+	match       matcher
 }
 
 // service is one service code with its compiled keywords.
@@ -56,6 +58,7 @@ type keyword struct {
 	// weight is the number of words: "چراغ راهنمایی" (traffic light) beats
 	// "چراغ" (lamp) when both match.
 	weight int
+	id     int // in Rules.match
 }
 
 // text is a user-facing text by language.
@@ -161,7 +164,7 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 		}
 		checkText(bad, key+".name", s.Name, true, nil)
 		checkText(bad, key+".description", s.Description, false, nil)
-		kws := compileKeywords(bad, key+".keywords", s.Keywords)
+		kws := r.compileKeywords(bad, key+".keywords", s.Keywords)
 		r.services = append(r.services, service{
 			Service: channels.Service{
 				Code:        s.Code,
@@ -202,7 +205,7 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 				bad(skey, "an empty keyword set would match every message")
 				continue
 			}
-			e.sets = append(e.sets, compileKeywords(bad, skey, set))
+			e.sets = append(e.sets, r.compileKeywords(bad, skey, set))
 		}
 		checkText(bad, key+".answer", q.Answer, true, nil)
 		r.faq = append(r.faq, e)
@@ -221,7 +224,7 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 	checkText(bad, "replies.thread_continued", rp.ThreadContinued, true, []string{"tracking_code"})
 	r.replies = rp
 
-	r.statusWords = compileKeywords(bad, "status_keywords", f.StatusKeywords)
+	r.statusWords = r.compileKeywords(bad, "status_keywords", f.StatusKeywords)
 
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -251,7 +254,7 @@ func checkText(bad func(key, format string, args ...any), key string, t text, re
 }
 
 // compileKeywords normalizes keywords into match form.
-func compileKeywords(bad func(key, format string, args ...any), key string, in []string) []keyword {
+func (r *Rules) compileKeywords(bad func(key, format string, args ...any), key string, in []string) []keyword {
 	out := make([]keyword, 0, len(in))
 	for i, k := range in {
 		kw := keyword{}
@@ -263,8 +266,12 @@ func compileKeywords(bad func(key, format string, args ...any), key string, in [
 			bad(fmt.Sprintf("%s[%d]", key, i), "keyword %q is empty once normalized", in[i])
 			continue
 		}
+		if first, _ := utf8.DecodeRuneInString(kw.s); !isWordRune(first) {
+			bad(fmt.Sprintf("%s[%d]", key, i), "keyword %q must start with a letter or digit", in[i])
+			continue
+		}
 		kw.weight = strings.Count(kw.s, " ") + 1
-		out = append(out, kw)
+		out = append(out, r.match.add(kw))
 	}
 	return out
 }

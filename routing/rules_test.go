@@ -62,7 +62,7 @@ func TestParseRulesKeywordsNormalized(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := r.services[0].keywords
-	want := []keyword{{s: "چاله", weight: 1}, {s: "پیاده رو", weight: 2}, {s: "one", whole: true, weight: 1}}
+	want := []keyword{{s: "چاله", weight: 1}, {s: "پیاده رو", weight: 2, id: 1}, {s: "one", whole: true, weight: 1, id: 2}}
 	if len(got) != len(want) {
 		t.Fatalf("keywords = %+v", got)
 	}
