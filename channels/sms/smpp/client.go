@@ -146,6 +146,9 @@ func (c *Client) loop(role CommandID) {
 		stop()
 		c.detach(s)
 		s.handlers.Wait()
+		if c.isClosed() {
+			return
+		}
 		if c.ctx.Err() == nil {
 			log.Warn("smpp session lost; reconnecting", "err", s.deadErr, "retry_in", backoff)
 			if sleep(c.ctx, jitter(backoff)) != nil {
@@ -182,6 +185,12 @@ func (c *Client) connect(ctx context.Context, role CommandID) (*session, error) 
 		return nil, fmt.Errorf("%s to %s as %q: %w", role, c.cfg.Addr, c.cfg.SystemID, err)
 	}
 	return s, nil
+}
+
+func (c *Client) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 func (c *Client) attach(s *session) {
@@ -239,6 +248,9 @@ func (c *Client) waitTx(ctx context.Context) (*session, error) {
 func (c *Client) Submit(ctx context.Context, to, text string) ([]string, error) {
 	if to == "" {
 		return nil, errors.New("smpp: submit: empty destination")
+	}
+	if text == "" {
+		return nil, fmt.Errorf("smpp: submit to %s: empty text", to)
 	}
 	seg, err := Split(text, uint8(c.ref.Add(1)))
 	if err != nil {

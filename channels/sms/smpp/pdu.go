@@ -1,13 +1,3 @@
-// Package smpp is an SMPP 3.4 client (ESME) written from the specification:
-// a strict PDU codec, GSM 03.38 / UCS-2 text encoding with concatenation,
-// reassembly of incoming concatenated messages, delivery receipt parsing, and
-// a Client that keeps a bound session alive (bind, enquire_link, reconnect
-// with backoff), bounds outstanding requests with a window, throttles
-// submits with a token bucket and retries SMSC throttling errors.
-//
-// The package knows nothing about Dargah's gateway; the SMS portal adapter
-// builds on it. Package smsctest is an SMSC test double speaking the same
-// protocol over TCP.
 package smpp
 
 import (
@@ -43,17 +33,6 @@ const (
 
 // IsResponse reports whether id is a response (high bit set).
 func (id CommandID) IsResponse() bool { return id&0x80000000 != 0 }
-
-// Known reports whether this package can decode the body of id.
-func (id CommandID) Known() bool {
-	switch id {
-	case GenericNack, BindReceiver, BindReceiverResp, BindTransmitter, BindTransmitterResp,
-		BindTransceiver, BindTransceiverResp, SubmitSM, SubmitSMResp, DeliverSM, DeliverSMResp,
-		Unbind, UnbindResp, EnquireLink, EnquireLinkResp:
-		return true
-	}
-	return false
-}
 
 // Resp returns the response id for a request id.
 func (id CommandID) Resp() CommandID { return id | 0x80000000 }

@@ -107,8 +107,24 @@ func EncodeText(c Coding, text string) ([]byte, error) {
 	return nil, fmt.Errorf("smpp: cannot encode text as data_coding 0x%02x", byte(c))
 }
 
-// DecodeText decodes message octets sent with data_coding c.
+// DecodeText decodes message octets sent with data_coding c. Besides the
+// SMPP values it reads the GSM data coding groups handsets use for flash
+// and classed messages (00xx xxxx uncompressed, 1111 xxxx), by their
+// alphabet bits.
 func DecodeText(c Coding, b []byte) (string, error) {
+	switch {
+	case c >= 0x10 && c <= 0x1F: // general group, message class given
+		switch (c >> 2) & 3 {
+		case 0:
+			c = CodingDefault
+		case 2:
+			c = CodingUCS2
+		}
+	case c >= 0xF0: // data coding/message class group
+		if c&0x04 == 0 {
+			c = CodingDefault
+		}
+	}
 	switch c {
 	case CodingDefault:
 		return DecodeGSM7(b)

@@ -128,8 +128,17 @@ func TestDecodeTextCodings(t *testing.T) {
 	if _, err := DecodeText(CodingIA5, []byte{0xC0}); err == nil {
 		t.Fatal("ia5 accepted 0xC0")
 	}
-	if _, err := DecodeText(0xF5, []byte{1}); err == nil {
-		t.Fatal("unknown coding accepted")
+	for _, c := range []Coding{0xF5, 0x14, 0x20, 0x04} { // 8-bit data, compressed, binary
+		if _, err := DecodeText(c, []byte{1}); err == nil {
+			t.Fatalf("coding 0x%02x accepted as text", byte(c))
+		}
+	}
+	// Flash (class 0) messages in GSM 7-bit and UCS-2.
+	if s, err := DecodeText(0xF0, []byte("hi")); err != nil || s != "hi" {
+		t.Fatalf("0xF0: %q %v", s, err)
+	}
+	if s, err := DecodeText(0x18, []byte{0x06, 0x33}); err != nil || s != "س" {
+		t.Fatalf("0x18: %q %v", s, err)
 	}
 }
 
