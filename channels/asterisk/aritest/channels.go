@@ -94,6 +94,9 @@ func (s *Server) newChannel(name string) *channel {
 		language:   s.cfg.Language,
 		vars:       map[string]string{},
 	}
+	if s.cfg.SystemName != "" {
+		ch.id = s.cfg.SystemName + "-" + ch.id
+	}
 	return ch
 }
 

@@ -40,6 +40,9 @@ type Config struct {
 	// AsteriskID is the entity id put in every event; default
 	// "52:54:00:00:00:01".
 	AsteriskID string
+	// SystemName, like asterisk.conf's systemname, prefixes channel ids
+	// ("NAME-1764236627.1") so ids are unique across servers.
+	SystemName string
 	// Language of new channels; default "fa".
 	Language string
 	// ManualPlaybacks keeps playbacks playing until the test calls
