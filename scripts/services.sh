@@ -59,7 +59,7 @@ else
     psql "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable" -Atqc "select 1 from pg_database where datname='test'" | grep -q 1 ||
       psql "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable" -qc "create database test" >&2
     pg_ok "$pg_url" || { log "PostgreSQL did not come up"; exit 1; }
-    log "PostgreSQL started on 127.0.0.1:$port"
+    log "PostgreSQL running on 127.0.0.1:$port"
   fi
 fi
 echo "export TEST_DATABASE_URL='$pg_url'"
@@ -76,12 +76,12 @@ if redis_ok "$redis_url"; then
 else
   port=6379
   if [ -n "${TEST_REDIS_URL:-}" ] || (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then port=56379; fi
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-    --dir "$dir" --logfile "$dir/redis-$port.log" --pidfile "$dir/redis-$port.pid" >&2
   redis_url="redis://127.0.0.1:$port/0"
+  redis_ok "$redis_url" || redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+    --dir "$dir" --logfile "$dir/redis-$port.log" --pidfile "$dir/redis-$port.pid" >&2
   for _ in $(seq 50); do redis_ok "$redis_url" && break; sleep 0.1; done
   redis_ok "$redis_url" || { log "Redis did not come up"; exit 1; }
-  log "Redis started on 127.0.0.1:$port"
+  log "Redis running on 127.0.0.1:$port"
 fi
 echo "export TEST_REDIS_URL='$redis_url'"
 
