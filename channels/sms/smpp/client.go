@@ -161,7 +161,7 @@ func (c *Client) loop(role CommandID) {
 // connect dials and binds one session.
 func (c *Client) connect(ctx context.Context, role CommandID) (*session, error) {
 	var d net.Dialer
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
 	defer cancel()
 	conn, err := d.DialContext(dctx, "tcp", c.cfg.Addr)
 	if err != nil {

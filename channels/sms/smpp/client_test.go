@@ -572,3 +572,41 @@ func BenchmarkSubmitLoopback(b *testing.B) {
 		}
 	})
 }
+
+func TestRequestTimeout(t *testing.T) {
+	t.Parallel()
+	s, c := pair(t, func(c *smpp.Config) { c.RequestTimeout = 10 * time.Millisecond; c.MaxRetries = 2 })
+	ctx := testCtx(t)
+	s.Hold()
+	if _, err := c.Submit(ctx, "989121234567", "nobody answers"); !errors.Is(err, smpp.ErrTimeout) {
+		t.Fatalf("got %v, want a timeout", err)
+	}
+	if st := s.Stats(); st.Submits != 3 {
+		t.Fatalf("%d submit_sm sent, want 1 + 2 retries", st.Submits)
+	}
+	s.Release() // late answers match nothing and are dropped
+	if _, err := c.Submit(ctx, "989121234567", "answered"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIncomingMessagePayload(t *testing.T) {
+	t.Parallel()
+	got := make(chan smpp.Incoming, 1)
+	s, _ := pair(t, func(c *smpp.Config) {
+		c.OnMessage = func(_ context.Context, m smpp.Incoming) error { got <- m; return nil }
+	})
+	ctx := testCtx(t)
+	enc, err := smpp.EncodeUCS2(persian300())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := &smpp.SM{Source: "989121234567", Dest: "137", DataCoding: byte(smpp.CodingUCS2)}
+	sm.TLVs.Set(smpp.TagMessagePayload, enc)
+	if r, err := s.Send(ctx, &smpp.PDU{Command: smpp.DeliverSM, Body: sm}); err != nil || r.Status != smpp.StatusOK {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if m := <-got; m.Text != persian300() || len(m.PartsIDs) != 1 {
+		t.Fatalf("got %+v", m)
+	}
+}

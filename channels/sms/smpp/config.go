@@ -41,6 +41,8 @@ type Config struct {
 	EnquireLinkInterval time.Duration
 	// RequestTimeout bounds the wait for each response (default 10s).
 	RequestTimeout time.Duration
+	// ConnectTimeout bounds dialing and binding, and each write (default 10s).
+	ConnectTimeout time.Duration
 	// WindowSize is the most requests outstanding on a session (default 10).
 	WindowSize int
 	// Rate is submit_sm PDUs per second (token bucket; 0 means no limit).
@@ -122,6 +124,7 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.EnquireLinkInterval, 30*time.Second)
 	def(&c.RequestTimeout, 10*time.Second)
+	def(&c.ConnectTimeout, 10*time.Second)
 	def(&c.ReconnectMin, time.Second)
 	def(&c.ReconnectMax, time.Minute)
 	def(&c.RetryMin, 500*time.Millisecond)

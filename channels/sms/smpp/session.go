@@ -73,8 +73,8 @@ func (s *session) nextSeq() uint32 {
 	return s.seq
 }
 
-// write sends one PDU, bounded by the request timeout so a stuck peer
-// cannot block writers forever.
+// write sends one PDU, bounded by ConnectTimeout so a stuck peer cannot
+// block writers forever.
 func (s *session) write(p *PDU) error {
 	b, err := p.Encode(nil)
 	if err != nil {
@@ -82,7 +82,7 @@ func (s *session) write(p *PDU) error {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	_ = s.conn.SetWriteDeadline(s.c.cfg.Now().Add(s.c.cfg.RequestTimeout))
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.c.cfg.ConnectTimeout))
 	if _, err := s.conn.Write(b); err != nil {
 		s.close(err)
 		return fmt.Errorf("%w: write %s: %w", errSessionLost, p.Command, err)
@@ -94,6 +94,10 @@ func (s *session) write(p *PDU) error {
 // response. windowed requests take a window slot first; keep-alives and
 // unbind do not, so a full window cannot starve them.
 func (s *session) request(ctx context.Context, p *PDU, windowed bool) (*PDU, error) {
+	timeout := s.c.cfg.RequestTimeout
+	if p.Command == s.bind {
+		timeout = s.c.cfg.ConnectTimeout
+	}
 	if windowed {
 		select {
 		case s.window <- struct{}{}:
@@ -117,7 +121,7 @@ func (s *session) request(ctx context.Context, p *PDU, windowed bool) (*PDU, err
 	if err := s.write(p); err != nil {
 		return nil, err
 	}
-	t := time.NewTimer(s.c.cfg.RequestTimeout)
+	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
 	case r := <-ch:
@@ -134,7 +138,7 @@ func (s *session) request(ctx context.Context, p *PDU, windowed bool) (*PDU, err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-t.C:
-		return nil, fmt.Errorf("%w: %s seq %d after %s", ErrTimeout, p.Command, p.Seq, s.c.cfg.RequestTimeout)
+		return nil, fmt.Errorf("%w: %s seq %d after %s", ErrTimeout, p.Command, p.Seq, timeout)
 	}
 }
 
