@@ -165,10 +165,10 @@ func (r *Router) status(ctx context.Context, m gateway.Message, t string, found 
 				continue
 			}
 			return gateway.Decision{
-				Outcome:      gateway.OutcomeResolved,
-				Rule:         "status:unknown",
-				Reply:        fill(rp.StatusUnknown.in(lang), "tracking_code", c.code),
-				TrackingCode: c.code,
+				Outcome: gateway.OutcomeResolved,
+				// No TrackingCode: it names an existing case, and there is none.
+				Rule:  "status:unknown",
+				Reply: fill(rp.StatusUnknown.in(lang), "tracking_code", c.code),
 			}, true, nil
 		}
 		if err != nil {
