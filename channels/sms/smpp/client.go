@@ -45,9 +45,11 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	cfg = cfg.withDefaults()
 	c := &Client{
-		cfg:      cfg,
-		log:      cfg.Logger.With("smsc", cfg.Addr, "system_id", cfg.SystemID),
-		rate:     newBucket(cfg.Rate, cfg.Burst, cfg.Now),
+		cfg: cfg,
+		log: cfg.Logger.With("smsc", cfg.Addr, "system_id", cfg.SystemID),
+		// The bucket sleeps on real timers, so it reads the real clock:
+		// an injected test clock that stands still would starve it.
+		rate:     newBucket(cfg.Rate, cfg.Burst, time.Now),
 		reasm:    NewReassembler(cfg.PartStore, cfg.ReassemblyTimeout, cfg.Now),
 		txReady:  make(chan struct{}),
 		sessions: map[*session]struct{}{},

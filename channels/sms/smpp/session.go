@@ -204,7 +204,14 @@ func (s *session) deliverResp(p *PDU) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		s.log.Debug("smpp response for no pending request", "command", p.Command.String(), "seq", p.Seq)
+		// Late answers to timed-out requests land here; a generic_nack
+		// may be the SMSC failing to read something we sent.
+		lvl := slog.LevelDebug
+		if p.Command == GenericNack {
+			lvl = slog.LevelWarn
+		}
+		s.log.Log(context.Background(), lvl, "smpp response for no pending request",
+			"command", p.Command.String(), "status", p.Status.String(), "seq", p.Seq)
 		return
 	}
 	ch <- p // buffered, one response per request

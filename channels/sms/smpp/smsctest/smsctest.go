@@ -462,7 +462,11 @@ func (c *conn) serve() {
 				if p != nil {
 					seq = p.Seq
 				}
-				_ = c.write(&smpp.PDU{Command: smpp.GenericNack, Status: smpp.StatusInvCmdLen, Seq: seq})
+				st := smpp.StatusInvCmdLen
+				if de != nil {
+					st = de.Status
+				}
+				_ = c.write(&smpp.PDU{Command: smpp.GenericNack, Status: st, Seq: seq})
 				if de != nil {
 					continue
 				}
@@ -483,13 +487,16 @@ func (c *conn) handle(p *smpp.PDU) {
 		if !ok && raw != nil {
 			c.rawWaiter = nil
 		}
+		sent := p.Seq <= c.seq
 		c.mu.Unlock()
 		switch {
 		case ok:
 			ch <- p
 		case raw != nil:
 			raw <- p
-		default:
+		case !sent:
+			// A late answer to a request whose sender gave up is fine;
+			// an answer to a sequence number never sent is not.
 			s.t.Errorf("smsctest: %s seq %d answers no request", p.Command, p.Seq)
 		}
 		return
