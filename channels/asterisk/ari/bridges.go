@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -249,4 +250,25 @@ func (c *Client) ApplicationUnsubscribe(ctx context.Context, sources ...string) 
 	var out Application
 	err := c.do(ctx, request{method: http.MethodDelete, path: "/applications/" + seg(c.cfg.App) + "/subscription", query: q.values()}, &out)
 	return out, err
+}
+
+// State is what a Client needs to rebuild its view after Reconnected.
+type State struct {
+	Channels []Channel
+	Bridges  []Bridge
+}
+
+// Snapshot lists every channel and bridge (GET /channels, GET /bridges).
+// Call it on Reconnected: calls kept their ids in Asterisk, but events sent
+// while the socket was down were lost.
+func (c *Client) Snapshot(ctx context.Context) (State, error) {
+	chans, err := c.ChannelList(ctx)
+	if err != nil {
+		return State{}, fmt.Errorf("ari: snapshot channels: %w", err)
+	}
+	bridges, err := c.BridgeList(ctx)
+	if err != nil {
+		return State{}, fmt.Errorf("ari: snapshot bridges: %w", err)
+	}
+	return State{Channels: chans, Bridges: bridges}, nil
 }

@@ -57,13 +57,12 @@ func TestReconnectRebuildsState(t *testing.T) {
 		t.Fatalf("connected=%v connects=%d", c.Connected(), srv.Connects())
 	}
 
-	chans, err := c.ChannelList(ctx)
+	st, err := c.Snapshot(ctx)
 	must(t, err)
+	chans, bridges := st.Channels, st.Bridges
 	if len(chans) != 1 || chans[0].ID != a.ID() {
 		t.Fatalf("channels after reconnect = %+v", chans)
 	}
-	bridges, err := c.BridgeList(ctx)
-	must(t, err)
 	if len(bridges) != 1 || !slices.Equal(bridges[0].Channels, []string{a.ID()}) || bridges[0].BridgeType != "holding" {
 		t.Fatalf("bridges after reconnect = %+v", bridges)
 	}
@@ -97,7 +96,10 @@ func TestDropWebSocketReconnects(t *testing.T) {
 
 func TestRestartLosesCalls(t *testing.T) {
 	t.Parallel()
-	h := start(t, aritest.Config{}, nil)
+	h := start(t, aritest.Config{}, func(c *ari.Config) { c.SubscribeAll = true })
+	if q := h.srv.RequestsFor("events.eventWebsocket")[0].Query; q.Get("subscribeAll") != "true" || q.Get("app") != "dargah" {
+		t.Fatalf("handshake query %v", q)
+	}
 	call := h.srv.NewCall("0913")
 	waitEvent(t, h.ev, onChannel[*ari.StasisStart](call.ID()))
 	h.srv.AddStoredRecording("greeting", "wav", []byte("RIFF"))
