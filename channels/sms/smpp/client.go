@@ -147,7 +147,7 @@ func (c *Client) loop(role CommandID) {
 		}
 		stop()
 		c.detach(s)
-		s.handlers.Wait()
+		s.wait()
 		if c.isClosed() {
 			return
 		}
@@ -184,6 +184,7 @@ func (c *Client) connect(ctx context.Context, role CommandID) (*session, error) 
 	}
 	if err != nil {
 		s.close(err)
+		s.wait()
 		return nil, fmt.Errorf("%s to %s as %q: %w", role, c.cfg.Addr, c.cfg.SystemID, err)
 	}
 	return s, nil

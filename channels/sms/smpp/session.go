@@ -39,18 +39,20 @@ type session struct {
 	deadOnce sync.Once
 	deadErr  error
 
+	readDone chan struct{}  // closed when readLoop returns: no more handlers start
 	handlers sync.WaitGroup // deliver_sm hand-offs in flight
 }
 
 func newSession(c *Client, conn net.Conn, bind CommandID) *session {
 	return &session{
-		c:       c,
-		conn:    conn,
-		bind:    bind,
-		log:     c.log.With("bind", bind.String(), "local", conn.LocalAddr().String()),
-		pending: map[uint32]chan *PDU{},
-		window:  make(chan struct{}, c.cfg.WindowSize),
-		dead:    make(chan struct{}),
+		c:        c,
+		conn:     conn,
+		bind:     bind,
+		log:      c.log.With("bind", bind.String(), "local", conn.LocalAddr().String()),
+		pending:  map[uint32]chan *PDU{},
+		window:   make(chan struct{}, c.cfg.WindowSize),
+		dead:     make(chan struct{}),
+		readDone: make(chan struct{}),
 	}
 }
 
@@ -152,6 +154,7 @@ func (s *session) outstanding() int {
 // readLoop reads PDUs until the connection ends, matching responses to
 // requests and serving the SMSC's requests.
 func (s *session) readLoop() {
+	defer close(s.readDone)
 	defer func() {
 		if v := recover(); v != nil {
 			// A bug here must not take the process down; the session is
@@ -286,4 +289,11 @@ func (s *session) unbind(ctx context.Context) error {
 		return fmt.Errorf("unbind answered with %s %s", r.Command, r.Status)
 	}
 	return nil
+}
+
+// wait returns once the read loop and every hand-off it started are done.
+// Call it after the session is dead.
+func (s *session) wait() {
+	<-s.readDone
+	s.handlers.Wait()
 }
