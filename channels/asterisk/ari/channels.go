@@ -345,9 +345,9 @@ func (c *Client) ChannelSnoop(ctx context.Context, id string, r SnoopRequest) (C
 
 // ChannelContinue sends the channel back to the dialplan (StasisEnd
 // follows). Empty fields keep the current location.
-func (c *Client) ChannelContinue(ctx context.Context, id, context_, extension string, priority int, label string) error {
+func (c *Client) ChannelContinue(ctx context.Context, id, dpContext, extension string, priority int, label string) error {
 	q := query{}
-	q.set("context", context_)
+	q.set("context", dpContext)
 	q.set("extension", extension)
 	q.int("priority", priority)
 	q.set("label", label)

@@ -22,6 +22,8 @@ type Pool struct {
 	bridges map[string]*Client // bridge id -> server
 	wg      sync.WaitGroup
 	started bool
+	done    chan struct{}
+	closeMu sync.Once
 }
 
 // NewPool groups clients; their names (Config.Name) must be unique.
@@ -35,6 +37,7 @@ func NewPool(clients ...*Client) (*Pool, error) {
 		events:  make(chan Event, 256),
 		owner:   map[string]*Client{},
 		bridges: map[string]*Client{},
+		done:    make(chan struct{}),
 	}
 	for _, c := range clients {
 		if _, dup := p.byName[c.Name()]; dup {
@@ -83,8 +86,10 @@ func (p *Pool) Connect(ctx context.Context) error {
 // server. Closed after Close.
 func (p *Pool) Events() <-chan Event { return p.events }
 
-// Close closes every client.
+// Close closes every client; Events closes once their last events are
+// forwarded (or dropped, if nobody reads them any more).
 func (p *Pool) Close() error {
+	p.closeMu.Do(func() { close(p.done) })
 	var errs []error
 	for _, c := range p.clients {
 		errs = append(errs, c.Close())
@@ -169,7 +174,10 @@ func (p *Pool) forward(c *Client) {
 	defer p.wg.Done()
 	for ev := range c.Events() {
 		p.learn(c, ev)
-		p.events <- ev
+		select {
+		case p.events <- ev:
+		case <-p.done:
+		}
 	}
 }
 

@@ -166,6 +166,11 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn) error {
 			c.log.Warn("ari: event did not decode; delivering raw", "type", ev.Base().Type, "err", err)
 		}
 		ev.Base().Server = c.name
+		if _, ok := ev.(*ApplicationReplaced); ok {
+			// Another socket took the app name: this one gets no more
+			// events for it. Usually two instances share one config.
+			c.log.Warn("ari app replaced by another connection")
+		}
 		c.log.Debug("ari event", "type", ev.Base().Type, "channel", ChannelOf(ev))
 		if !c.emit(rctx, ev) {
 			return rctx.Err()

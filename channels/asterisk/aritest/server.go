@@ -14,6 +14,22 @@
 // Answer, NoAnswer or Busy. State (channels, bridges, playbacks,
 // recordings, variables, MOH) is visible through accessors, every request
 // is logged, and Wait helpers block on state changes with a deadline.
+//
+//	srv := aritest.New(t, aritest.Config{})           // app "dargah", user dargah/secret
+//	client := connect(srv.URL(), srv.Username(), srv.Password(), srv.App())
+//	call := srv.NewCall("09151234567", "ivr")          // StasisStart
+//	srv.WaitRequest("channels.answer", 1)              // the app answered
+//	call.SendDTMF("1")                                 // ChannelDtmfReceived
+//	agent := srv.WaitOriginated("PJSIP/1001")          // the app dialed an agent
+//	agent.Answer()                                     // Dial ANSWER, StasisStart
+//	srv.Wait("bridged", func() bool { return call.State().Bridge != "" })
+//	call.Hangup()                                      // ChannelHangupRequest, StasisEnd
+//	srv.DropWebSocket()                                // test reconnects
+//
+// Events sent while no socket serves the app are lost, as in Asterisk;
+// Events() lists them with Delivered=false. The operation table is
+// regenerated with `go generate` from shared/asterisk-ari when it changes
+// (TestAPITableMatchesDescription keeps the two in step).
 package aritest
 
 import (
