@@ -8,7 +8,22 @@ type apiOp struct {
 	Method   string
 	Path     string
 	Nickname string
+	Response string // responseClass: model, List[model], void, binary
 	Params   []apiParam
+}
+
+// apiModel is one JSON model of the description.
+type apiModel struct {
+	SubTypes []string
+	Props    []apiProp
+}
+
+// apiProp is one model property.
+type apiProp struct {
+	Name     string
+	Type     string
+	Required bool
+	Values   []string
 }
 
 // apiParam is one parameter of an operation.

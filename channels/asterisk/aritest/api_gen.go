@@ -4,86 +4,86 @@
 package aritest
 
 var apiOps = []apiOp{
-	{Resource: "asterisk", Method: "GET", Path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}", Nickname: "getObject", Params: []apiParam{
+	{Resource: "asterisk", Method: "GET", Path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}", Nickname: "getObject", Response: "List[ConfigTuple]", Params: []apiParam{
 		{Name: "configClass", In: "path", Type: "string", Required: true},
 		{Name: "objectType", In: "path", Type: "string", Required: true},
 		{Name: "id", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "PUT", Path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}", Nickname: "updateObject", Params: []apiParam{
+	{Resource: "asterisk", Method: "PUT", Path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}", Nickname: "updateObject", Response: "List[ConfigTuple]", Params: []apiParam{
 		{Name: "configClass", In: "path", Type: "string", Required: true},
 		{Name: "objectType", In: "path", Type: "string", Required: true},
 		{Name: "id", In: "path", Type: "string", Required: true},
 		{Name: "fields", In: "body", Type: "containers"},
 	}},
-	{Resource: "asterisk", Method: "DELETE", Path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}", Nickname: "deleteObject", Params: []apiParam{
+	{Resource: "asterisk", Method: "DELETE", Path: "/asterisk/config/dynamic/{configClass}/{objectType}/{id}", Nickname: "deleteObject", Response: "void", Params: []apiParam{
 		{Name: "configClass", In: "path", Type: "string", Required: true},
 		{Name: "objectType", In: "path", Type: "string", Required: true},
 		{Name: "id", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "GET", Path: "/asterisk/info", Nickname: "getInfo", Params: []apiParam{
+	{Resource: "asterisk", Method: "GET", Path: "/asterisk/info", Nickname: "getInfo", Response: "AsteriskInfo", Params: []apiParam{
 		{Name: "only", In: "query", Type: "string", Multiple: true, Values: []string{"build", "system", "config", "status"}},
 	}},
-	{Resource: "asterisk", Method: "GET", Path: "/asterisk/ping", Nickname: "ping", Params: []apiParam{}},
-	{Resource: "asterisk", Method: "GET", Path: "/asterisk/modules", Nickname: "listModules", Params: []apiParam{}},
-	{Resource: "asterisk", Method: "GET", Path: "/asterisk/modules/{moduleName}", Nickname: "getModule", Params: []apiParam{
+	{Resource: "asterisk", Method: "GET", Path: "/asterisk/ping", Nickname: "ping", Response: "AsteriskPing", Params: []apiParam{}},
+	{Resource: "asterisk", Method: "GET", Path: "/asterisk/modules", Nickname: "listModules", Response: "List[Module]", Params: []apiParam{}},
+	{Resource: "asterisk", Method: "GET", Path: "/asterisk/modules/{moduleName}", Nickname: "getModule", Response: "Module", Params: []apiParam{
 		{Name: "moduleName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "POST", Path: "/asterisk/modules/{moduleName}", Nickname: "loadModule", Params: []apiParam{
+	{Resource: "asterisk", Method: "POST", Path: "/asterisk/modules/{moduleName}", Nickname: "loadModule", Response: "void", Params: []apiParam{
 		{Name: "moduleName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "DELETE", Path: "/asterisk/modules/{moduleName}", Nickname: "unloadModule", Params: []apiParam{
+	{Resource: "asterisk", Method: "DELETE", Path: "/asterisk/modules/{moduleName}", Nickname: "unloadModule", Response: "void", Params: []apiParam{
 		{Name: "moduleName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "PUT", Path: "/asterisk/modules/{moduleName}", Nickname: "reloadModule", Params: []apiParam{
+	{Resource: "asterisk", Method: "PUT", Path: "/asterisk/modules/{moduleName}", Nickname: "reloadModule", Response: "void", Params: []apiParam{
 		{Name: "moduleName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "GET", Path: "/asterisk/logging", Nickname: "listLogChannels", Params: []apiParam{}},
-	{Resource: "asterisk", Method: "POST", Path: "/asterisk/logging/{logChannelName}", Nickname: "addLog", Params: []apiParam{
+	{Resource: "asterisk", Method: "GET", Path: "/asterisk/logging", Nickname: "listLogChannels", Response: "List[LogChannel]", Params: []apiParam{}},
+	{Resource: "asterisk", Method: "POST", Path: "/asterisk/logging/{logChannelName}", Nickname: "addLog", Response: "void", Params: []apiParam{
 		{Name: "logChannelName", In: "path", Type: "string", Required: true},
 		{Name: "configuration", In: "query", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "DELETE", Path: "/asterisk/logging/{logChannelName}", Nickname: "deleteLog", Params: []apiParam{
+	{Resource: "asterisk", Method: "DELETE", Path: "/asterisk/logging/{logChannelName}", Nickname: "deleteLog", Response: "void", Params: []apiParam{
 		{Name: "logChannelName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "PUT", Path: "/asterisk/logging/{logChannelName}/rotate", Nickname: "rotateLog", Params: []apiParam{
+	{Resource: "asterisk", Method: "PUT", Path: "/asterisk/logging/{logChannelName}/rotate", Nickname: "rotateLog", Response: "void", Params: []apiParam{
 		{Name: "logChannelName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "GET", Path: "/asterisk/variable", Nickname: "getGlobalVar", Params: []apiParam{
+	{Resource: "asterisk", Method: "GET", Path: "/asterisk/variable", Nickname: "getGlobalVar", Response: "Variable", Params: []apiParam{
 		{Name: "variable", In: "query", Type: "string", Required: true},
 	}},
-	{Resource: "asterisk", Method: "POST", Path: "/asterisk/variable", Nickname: "setGlobalVar", Params: []apiParam{
+	{Resource: "asterisk", Method: "POST", Path: "/asterisk/variable", Nickname: "setGlobalVar", Response: "void", Params: []apiParam{
 		{Name: "variable", In: "query", Type: "string", Required: true},
 		{Name: "value", In: "query", Type: "string"},
 	}},
-	{Resource: "endpoints", Method: "GET", Path: "/endpoints", Nickname: "list", Params: []apiParam{}},
-	{Resource: "endpoints", Method: "PUT", Path: "/endpoints/sendMessage", Nickname: "sendMessage", Params: []apiParam{
+	{Resource: "endpoints", Method: "GET", Path: "/endpoints", Nickname: "list", Response: "List[Endpoint]", Params: []apiParam{}},
+	{Resource: "endpoints", Method: "PUT", Path: "/endpoints/sendMessage", Nickname: "sendMessage", Response: "void", Params: []apiParam{
 		{Name: "to", In: "query", Type: "string", Required: true},
 		{Name: "from", In: "query", Type: "string", Required: true},
 		{Name: "body", In: "query", Type: "string"},
 		{Name: "variables", In: "body", Type: "containers"},
 	}},
-	{Resource: "endpoints", Method: "POST", Path: "/endpoints/refer", Nickname: "refer", Params: []apiParam{
+	{Resource: "endpoints", Method: "POST", Path: "/endpoints/refer", Nickname: "refer", Response: "void", Params: []apiParam{
 		{Name: "to", In: "query", Type: "string", Required: true},
 		{Name: "from", In: "query", Type: "string", Required: true},
 		{Name: "refer_to", In: "query", Type: "string", Required: true},
 		{Name: "to_self", In: "query", Type: "boolean"},
 		{Name: "variables", In: "body", Type: "containers"},
 	}},
-	{Resource: "endpoints", Method: "GET", Path: "/endpoints/{tech}", Nickname: "listByTech", Params: []apiParam{
+	{Resource: "endpoints", Method: "GET", Path: "/endpoints/{tech}", Nickname: "listByTech", Response: "List[Endpoint]", Params: []apiParam{
 		{Name: "tech", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "endpoints", Method: "GET", Path: "/endpoints/{tech}/{resource}", Nickname: "get", Params: []apiParam{
+	{Resource: "endpoints", Method: "GET", Path: "/endpoints/{tech}/{resource}", Nickname: "get", Response: "Endpoint", Params: []apiParam{
 		{Name: "tech", In: "path", Type: "string", Required: true},
 		{Name: "resource", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "endpoints", Method: "PUT", Path: "/endpoints/{tech}/{resource}/sendMessage", Nickname: "sendMessageToEndpoint", Params: []apiParam{
+	{Resource: "endpoints", Method: "PUT", Path: "/endpoints/{tech}/{resource}/sendMessage", Nickname: "sendMessageToEndpoint", Response: "void", Params: []apiParam{
 		{Name: "tech", In: "path", Type: "string", Required: true},
 		{Name: "resource", In: "path", Type: "string", Required: true},
 		{Name: "from", In: "query", Type: "string", Required: true},
 		{Name: "body", In: "query", Type: "string"},
 		{Name: "variables", In: "body", Type: "containers"},
 	}},
-	{Resource: "endpoints", Method: "POST", Path: "/endpoints/{tech}/{resource}/refer", Nickname: "referToEndpoint", Params: []apiParam{
+	{Resource: "endpoints", Method: "POST", Path: "/endpoints/{tech}/{resource}/refer", Nickname: "referToEndpoint", Response: "void", Params: []apiParam{
 		{Name: "tech", In: "path", Type: "string", Required: true},
 		{Name: "resource", In: "path", Type: "string", Required: true},
 		{Name: "from", In: "query", Type: "string", Required: true},
@@ -91,8 +91,8 @@ var apiOps = []apiOp{
 		{Name: "to_self", In: "query", Type: "boolean"},
 		{Name: "variables", In: "body", Type: "containers"},
 	}},
-	{Resource: "channels", Method: "GET", Path: "/channels", Nickname: "list", Params: []apiParam{}},
-	{Resource: "channels", Method: "POST", Path: "/channels", Nickname: "originate", Params: []apiParam{
+	{Resource: "channels", Method: "GET", Path: "/channels", Nickname: "list", Response: "List[Channel]", Params: []apiParam{}},
+	{Resource: "channels", Method: "POST", Path: "/channels", Nickname: "originate", Response: "Channel", Params: []apiParam{
 		{Name: "endpoint", In: "query", Type: "string", Required: true},
 		{Name: "extension", In: "query", Type: "string"},
 		{Name: "context", In: "query", Type: "string"},
@@ -108,7 +108,7 @@ var apiOps = []apiOp{
 		{Name: "originator", In: "query", Type: "string"},
 		{Name: "formats", In: "query", Type: "string"},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/create", Nickname: "create", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/create", Nickname: "create", Response: "Channel", Params: []apiParam{
 		{Name: "endpoint", In: "query", Type: "string", Required: true},
 		{Name: "app", In: "query", Type: "string", Required: true},
 		{Name: "appArgs", In: "query", Type: "string"},
@@ -118,10 +118,10 @@ var apiOps = []apiOp{
 		{Name: "formats", In: "query", Type: "string"},
 		{Name: "variables", In: "body", Type: "containers"},
 	}},
-	{Resource: "channels", Method: "GET", Path: "/channels/{channelId}", Nickname: "get", Params: []apiParam{
+	{Resource: "channels", Method: "GET", Path: "/channels/{channelId}", Nickname: "get", Response: "Channel", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}", Nickname: "originateWithId", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}", Nickname: "originateWithId", Response: "Channel", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "endpoint", In: "query", Type: "string", Required: true},
 		{Name: "extension", In: "query", Type: "string"},
@@ -137,40 +137,40 @@ var apiOps = []apiOp{
 		{Name: "originator", In: "query", Type: "string"},
 		{Name: "formats", In: "query", Type: "string"},
 	}},
-	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}", Nickname: "hangup", Params: []apiParam{
+	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}", Nickname: "hangup", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "reason_code", In: "query", Type: "string"},
 		{Name: "reason", In: "query", Type: "string", Values: []string{"normal", "busy", "congestion", "no_answer", "timeout", "rejected", "unallocated", "normal_unspecified", "number_incomplete", "codec_mismatch", "interworking", "failure", "answered_elsewhere"}},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/continue", Nickname: "continueInDialplan", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/continue", Nickname: "continueInDialplan", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "context", In: "query", Type: "string"},
 		{Name: "extension", In: "query", Type: "string"},
 		{Name: "priority", In: "query", Type: "int"},
 		{Name: "label", In: "query", Type: "string"},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/move", Nickname: "move", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/move", Nickname: "move", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "app", In: "query", Type: "string", Required: true},
 		{Name: "appArgs", In: "query", Type: "string"},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/redirect", Nickname: "redirect", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/redirect", Nickname: "redirect", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "endpoint", In: "query", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/answer", Nickname: "answer", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/answer", Nickname: "answer", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/ring", Nickname: "ring", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/ring", Nickname: "ring", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/ring", Nickname: "ringStop", Params: []apiParam{
+	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/ring", Nickname: "ringStop", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/progress", Nickname: "progress", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/progress", Nickname: "progress", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/dtmf", Nickname: "sendDTMF", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/dtmf", Nickname: "sendDTMF", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "dtmf", In: "query", Type: "string"},
 		{Name: "before", In: "query", Type: "int"},
@@ -178,34 +178,34 @@ var apiOps = []apiOp{
 		{Name: "duration", In: "query", Type: "int"},
 		{Name: "after", In: "query", Type: "int"},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/mute", Nickname: "mute", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/mute", Nickname: "mute", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "direction", In: "query", Type: "string", Values: []string{"both", "in", "out"}},
 	}},
-	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/mute", Nickname: "unmute", Params: []apiParam{
+	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/mute", Nickname: "unmute", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "direction", In: "query", Type: "string", Values: []string{"both", "in", "out"}},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/hold", Nickname: "hold", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/hold", Nickname: "hold", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/hold", Nickname: "unhold", Params: []apiParam{
+	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/hold", Nickname: "unhold", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/moh", Nickname: "startMoh", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/moh", Nickname: "startMoh", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "mohClass", In: "query", Type: "string"},
 	}},
-	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/moh", Nickname: "stopMoh", Params: []apiParam{
+	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/moh", Nickname: "stopMoh", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/silence", Nickname: "startSilence", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/silence", Nickname: "startSilence", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/silence", Nickname: "stopSilence", Params: []apiParam{
+	{Resource: "channels", Method: "DELETE", Path: "/channels/{channelId}/silence", Nickname: "stopSilence", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/play", Nickname: "play", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/play", Nickname: "play", Response: "Playback", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "media", In: "query", Type: "string", Required: true, Multiple: true},
 		{Name: "lang", In: "query", Type: "string"},
@@ -213,7 +213,7 @@ var apiOps = []apiOp{
 		{Name: "skipms", In: "query", Type: "int"},
 		{Name: "playbackId", In: "query", Type: "string"},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/play/{playbackId}", Nickname: "playWithId", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/play/{playbackId}", Nickname: "playWithId", Response: "Playback", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "playbackId", In: "path", Type: "string", Required: true},
 		{Name: "media", In: "query", Type: "string", Required: true, Multiple: true},
@@ -221,7 +221,7 @@ var apiOps = []apiOp{
 		{Name: "offsetms", In: "query", Type: "int"},
 		{Name: "skipms", In: "query", Type: "int"},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/record", Nickname: "record", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/record", Nickname: "record", Response: "LiveRecording", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "name", In: "query", Type: "string", Required: true},
 		{Name: "format", In: "query", Type: "string", Required: true},
@@ -231,25 +231,25 @@ var apiOps = []apiOp{
 		{Name: "beep", In: "query", Type: "boolean"},
 		{Name: "terminateOn", In: "query", Type: "string", Values: []string{"none", "any", "*", "#"}},
 	}},
-	{Resource: "channels", Method: "GET", Path: "/channels/{channelId}/variable", Nickname: "getChannelVar", Params: []apiParam{
+	{Resource: "channels", Method: "GET", Path: "/channels/{channelId}/variable", Nickname: "getChannelVar", Response: "Variable", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "variable", In: "query", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/variable", Nickname: "setChannelVar", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/variable", Nickname: "setChannelVar", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "variable", In: "query", Type: "string", Required: true},
 		{Name: "value", In: "query", Type: "string"},
 		{Name: "report_events", In: "query", Type: "boolean"},
 	}},
-	{Resource: "channels", Method: "GET", Path: "/channels/{channelId}/variables", Nickname: "getChannelVars", Params: []apiParam{
+	{Resource: "channels", Method: "GET", Path: "/channels/{channelId}/variables", Nickname: "getChannelVars", Response: "Variables", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "variables", In: "query", Type: "string", Required: true, Multiple: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/variables", Nickname: "setChannelVars", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/variables", Nickname: "setChannelVars", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "variables", In: "body", Type: "containers", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/snoop", Nickname: "snoopChannel", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/snoop", Nickname: "snoopChannel", Response: "Channel", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "spy", In: "query", Type: "string", Values: []string{"none", "both", "out", "in"}},
 		{Name: "whisper", In: "query", Type: "string", Values: []string{"none", "both", "out", "in"}},
@@ -257,7 +257,7 @@ var apiOps = []apiOp{
 		{Name: "appArgs", In: "query", Type: "string"},
 		{Name: "snoopId", In: "query", Type: "string"},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/snoop/{snoopId}", Nickname: "snoopChannelWithId", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/snoop/{snoopId}", Nickname: "snoopChannelWithId", Response: "Channel", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "snoopId", In: "path", Type: "string", Required: true},
 		{Name: "spy", In: "query", Type: "string", Values: []string{"none", "both", "out", "in"}},
@@ -265,15 +265,15 @@ var apiOps = []apiOp{
 		{Name: "app", In: "query", Type: "string", Required: true},
 		{Name: "appArgs", In: "query", Type: "string"},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/dial", Nickname: "dial", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/dial", Nickname: "dial", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "caller", In: "query", Type: "string"},
 		{Name: "timeout", In: "query", Type: "int", HasMin: true, Min: 0},
 	}},
-	{Resource: "channels", Method: "GET", Path: "/channels/{channelId}/rtp_statistics", Nickname: "rtpstatistics", Params: []apiParam{
+	{Resource: "channels", Method: "GET", Path: "/channels/{channelId}/rtp_statistics", Nickname: "rtpstatistics", Response: "RTPstat", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/externalMedia", Nickname: "externalMedia", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/externalMedia", Nickname: "externalMedia", Response: "Channel", Params: []apiParam{
 		{Name: "channelId", In: "query", Type: "string"},
 		{Name: "app", In: "query", Type: "string", Required: true},
 		{Name: "variables", In: "body", Type: "containers"},
@@ -286,48 +286,48 @@ var apiOps = []apiOp{
 		{Name: "data", In: "query", Type: "string"},
 		{Name: "transport_data", In: "query", Type: "string"},
 	}},
-	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/transfer_progress", Nickname: "transfer_progress", Params: []apiParam{
+	{Resource: "channels", Method: "POST", Path: "/channels/{channelId}/transfer_progress", Nickname: "transfer_progress", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 		{Name: "states", In: "query", Type: "string", Required: true},
 	}},
-	{Resource: "bridges", Method: "GET", Path: "/bridges", Nickname: "list", Params: []apiParam{}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges", Nickname: "create", Params: []apiParam{
+	{Resource: "bridges", Method: "GET", Path: "/bridges", Nickname: "list", Response: "List[Bridge]", Params: []apiParam{}},
+	{Resource: "bridges", Method: "POST", Path: "/bridges", Nickname: "create", Response: "Bridge", Params: []apiParam{
 		{Name: "type", In: "query", Type: "string"},
 		{Name: "bridgeId", In: "query", Type: "string"},
 		{Name: "name", In: "query", Type: "string"},
 		{Name: "variables", In: "body", Type: "containers"},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}", Nickname: "createWithId", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}", Nickname: "createWithId", Response: "Bridge", Params: []apiParam{
 		{Name: "type", In: "query", Type: "string"},
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "name", In: "query", Type: "string"},
 		{Name: "variables", In: "body", Type: "containers"},
 	}},
-	{Resource: "bridges", Method: "GET", Path: "/bridges/{bridgeId}", Nickname: "get", Params: []apiParam{
+	{Resource: "bridges", Method: "GET", Path: "/bridges/{bridgeId}", Nickname: "get", Response: "Bridge", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "bridges", Method: "DELETE", Path: "/bridges/{bridgeId}", Nickname: "destroy", Params: []apiParam{
+	{Resource: "bridges", Method: "DELETE", Path: "/bridges/{bridgeId}", Nickname: "destroy", Response: "void", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "bridges", Method: "GET", Path: "/bridges/{bridgeId}/variable", Nickname: "getBridgeVar", Params: []apiParam{
+	{Resource: "bridges", Method: "GET", Path: "/bridges/{bridgeId}/variable", Nickname: "getBridgeVar", Response: "Variable", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "variable", In: "query", Type: "string", Required: true},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/variable", Nickname: "setBridgeVar", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/variable", Nickname: "setBridgeVar", Response: "void", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "variable", In: "query", Type: "string", Required: true},
 		{Name: "value", In: "query", Type: "string"},
 		{Name: "report_events", In: "query", Type: "boolean"},
 	}},
-	{Resource: "bridges", Method: "GET", Path: "/bridges/{bridgeId}/variables", Nickname: "getBridgeVars", Params: []apiParam{
+	{Resource: "bridges", Method: "GET", Path: "/bridges/{bridgeId}/variables", Nickname: "getBridgeVars", Response: "Variables", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "variables", In: "query", Type: "string", Required: true, Multiple: true},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/variables", Nickname: "setBridgeVars", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/variables", Nickname: "setBridgeVars", Response: "void", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "variables", In: "body", Type: "containers", Required: true},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/addChannel", Nickname: "addChannel", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/addChannel", Nickname: "addChannel", Response: "void", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "channel", In: "query", Type: "string", Required: true, Multiple: true},
 		{Name: "role", In: "query", Type: "string"},
@@ -335,25 +335,25 @@ var apiOps = []apiOp{
 		{Name: "mute", In: "query", Type: "boolean"},
 		{Name: "inhibitConnectedLineUpdates", In: "query", Type: "boolean"},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/removeChannel", Nickname: "removeChannel", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/removeChannel", Nickname: "removeChannel", Response: "void", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "channel", In: "query", Type: "string", Required: true, Multiple: true},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/videoSource/{channelId}", Nickname: "setVideoSource", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/videoSource/{channelId}", Nickname: "setVideoSource", Response: "void", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "channelId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "bridges", Method: "DELETE", Path: "/bridges/{bridgeId}/videoSource", Nickname: "clearVideoSource", Params: []apiParam{
+	{Resource: "bridges", Method: "DELETE", Path: "/bridges/{bridgeId}/videoSource", Nickname: "clearVideoSource", Response: "void", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/moh", Nickname: "startMoh", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/moh", Nickname: "startMoh", Response: "void", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "mohClass", In: "query", Type: "string"},
 	}},
-	{Resource: "bridges", Method: "DELETE", Path: "/bridges/{bridgeId}/moh", Nickname: "stopMoh", Params: []apiParam{
+	{Resource: "bridges", Method: "DELETE", Path: "/bridges/{bridgeId}/moh", Nickname: "stopMoh", Response: "void", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/play", Nickname: "play", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/play", Nickname: "play", Response: "Playback", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "media", In: "query", Type: "string", Required: true, Multiple: true},
 		{Name: "announcer_format", In: "query", Type: "string"},
@@ -362,7 +362,7 @@ var apiOps = []apiOp{
 		{Name: "skipms", In: "query", Type: "int", HasMin: true, Min: 0},
 		{Name: "playbackId", In: "query", Type: "string"},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/play/{playbackId}", Nickname: "playWithId", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/play/{playbackId}", Nickname: "playWithId", Response: "Playback", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "playbackId", In: "path", Type: "string", Required: true},
 		{Name: "media", In: "query", Type: "string", Required: true, Multiple: true},
@@ -371,7 +371,7 @@ var apiOps = []apiOp{
 		{Name: "offsetms", In: "query", Type: "int", HasMin: true, Min: 0},
 		{Name: "skipms", In: "query", Type: "int", HasMin: true, Min: 0},
 	}},
-	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/record", Nickname: "record", Params: []apiParam{
+	{Resource: "bridges", Method: "POST", Path: "/bridges/{bridgeId}/record", Nickname: "record", Response: "LiveRecording", Params: []apiParam{
 		{Name: "bridgeId", In: "path", Type: "string", Required: true},
 		{Name: "name", In: "query", Type: "string", Required: true},
 		{Name: "format", In: "query", Type: "string", Required: true},
@@ -382,109 +382,569 @@ var apiOps = []apiOp{
 		{Name: "beep", In: "query", Type: "boolean"},
 		{Name: "terminateOn", In: "query", Type: "string", Values: []string{"none", "any", "*", "#"}},
 	}},
-	{Resource: "recordings", Method: "GET", Path: "/recordings/stored", Nickname: "listStored", Params: []apiParam{}},
-	{Resource: "recordings", Method: "GET", Path: "/recordings/stored/{recordingName}", Nickname: "getStored", Params: []apiParam{
+	{Resource: "recordings", Method: "GET", Path: "/recordings/stored", Nickname: "listStored", Response: "List[StoredRecording]", Params: []apiParam{}},
+	{Resource: "recordings", Method: "GET", Path: "/recordings/stored/{recordingName}", Nickname: "getStored", Response: "StoredRecording", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "DELETE", Path: "/recordings/stored/{recordingName}", Nickname: "deleteStored", Params: []apiParam{
+	{Resource: "recordings", Method: "DELETE", Path: "/recordings/stored/{recordingName}", Nickname: "deleteStored", Response: "void", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "GET", Path: "/recordings/stored/{recordingName}/file", Nickname: "getStoredFile", Params: []apiParam{
+	{Resource: "recordings", Method: "GET", Path: "/recordings/stored/{recordingName}/file", Nickname: "getStoredFile", Response: "binary", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "POST", Path: "/recordings/stored/{recordingName}/copy", Nickname: "copyStored", Params: []apiParam{
+	{Resource: "recordings", Method: "POST", Path: "/recordings/stored/{recordingName}/copy", Nickname: "copyStored", Response: "StoredRecording", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 		{Name: "destinationRecordingName", In: "query", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "GET", Path: "/recordings/live/{recordingName}", Nickname: "getLive", Params: []apiParam{
+	{Resource: "recordings", Method: "GET", Path: "/recordings/live/{recordingName}", Nickname: "getLive", Response: "LiveRecording", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "DELETE", Path: "/recordings/live/{recordingName}", Nickname: "cancel", Params: []apiParam{
+	{Resource: "recordings", Method: "DELETE", Path: "/recordings/live/{recordingName}", Nickname: "cancel", Response: "void", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "POST", Path: "/recordings/live/{recordingName}/stop", Nickname: "stop", Params: []apiParam{
+	{Resource: "recordings", Method: "POST", Path: "/recordings/live/{recordingName}/stop", Nickname: "stop", Response: "void", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "POST", Path: "/recordings/live/{recordingName}/pause", Nickname: "pause", Params: []apiParam{
+	{Resource: "recordings", Method: "POST", Path: "/recordings/live/{recordingName}/pause", Nickname: "pause", Response: "void", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "DELETE", Path: "/recordings/live/{recordingName}/pause", Nickname: "unpause", Params: []apiParam{
+	{Resource: "recordings", Method: "DELETE", Path: "/recordings/live/{recordingName}/pause", Nickname: "unpause", Response: "void", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "POST", Path: "/recordings/live/{recordingName}/mute", Nickname: "mute", Params: []apiParam{
+	{Resource: "recordings", Method: "POST", Path: "/recordings/live/{recordingName}/mute", Nickname: "mute", Response: "void", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "recordings", Method: "DELETE", Path: "/recordings/live/{recordingName}/mute", Nickname: "unmute", Params: []apiParam{
+	{Resource: "recordings", Method: "DELETE", Path: "/recordings/live/{recordingName}/mute", Nickname: "unmute", Response: "void", Params: []apiParam{
 		{Name: "recordingName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "sounds", Method: "GET", Path: "/sounds", Nickname: "list", Params: []apiParam{
+	{Resource: "sounds", Method: "GET", Path: "/sounds", Nickname: "list", Response: "List[Sound]", Params: []apiParam{
 		{Name: "lang", In: "query", Type: "string"},
 		{Name: "format", In: "query", Type: "string"},
 	}},
-	{Resource: "sounds", Method: "GET", Path: "/sounds/{soundId}", Nickname: "get", Params: []apiParam{
+	{Resource: "sounds", Method: "GET", Path: "/sounds/{soundId}", Nickname: "get", Response: "Sound", Params: []apiParam{
 		{Name: "soundId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "playbacks", Method: "GET", Path: "/playbacks/{playbackId}", Nickname: "get", Params: []apiParam{
+	{Resource: "playbacks", Method: "GET", Path: "/playbacks/{playbackId}", Nickname: "get", Response: "Playback", Params: []apiParam{
 		{Name: "playbackId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "playbacks", Method: "DELETE", Path: "/playbacks/{playbackId}", Nickname: "stop", Params: []apiParam{
+	{Resource: "playbacks", Method: "DELETE", Path: "/playbacks/{playbackId}", Nickname: "stop", Response: "void", Params: []apiParam{
 		{Name: "playbackId", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "playbacks", Method: "POST", Path: "/playbacks/{playbackId}/control", Nickname: "control", Params: []apiParam{
+	{Resource: "playbacks", Method: "POST", Path: "/playbacks/{playbackId}/control", Nickname: "control", Response: "void", Params: []apiParam{
 		{Name: "playbackId", In: "path", Type: "string", Required: true},
 		{Name: "operation", In: "query", Type: "string", Required: true, Values: []string{"restart", "pause", "unpause", "reverse", "forward"}},
 	}},
-	{Resource: "deviceStates", Method: "GET", Path: "/deviceStates", Nickname: "list", Params: []apiParam{}},
-	{Resource: "deviceStates", Method: "GET", Path: "/deviceStates/{deviceName}", Nickname: "get", Params: []apiParam{
+	{Resource: "deviceStates", Method: "GET", Path: "/deviceStates", Nickname: "list", Response: "List[DeviceState]", Params: []apiParam{}},
+	{Resource: "deviceStates", Method: "GET", Path: "/deviceStates/{deviceName}", Nickname: "get", Response: "DeviceState", Params: []apiParam{
 		{Name: "deviceName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "deviceStates", Method: "PUT", Path: "/deviceStates/{deviceName}", Nickname: "update", Params: []apiParam{
+	{Resource: "deviceStates", Method: "PUT", Path: "/deviceStates/{deviceName}", Nickname: "update", Response: "void", Params: []apiParam{
 		{Name: "deviceName", In: "path", Type: "string", Required: true},
 		{Name: "deviceState", In: "query", Type: "string", Required: true, Values: []string{"NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE", "RINGING", "RINGINUSE", "ONHOLD"}},
 	}},
-	{Resource: "deviceStates", Method: "DELETE", Path: "/deviceStates/{deviceName}", Nickname: "delete", Params: []apiParam{
+	{Resource: "deviceStates", Method: "DELETE", Path: "/deviceStates/{deviceName}", Nickname: "delete", Response: "void", Params: []apiParam{
 		{Name: "deviceName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "mailboxes", Method: "GET", Path: "/mailboxes", Nickname: "list", Params: []apiParam{}},
-	{Resource: "mailboxes", Method: "GET", Path: "/mailboxes/{mailboxName}", Nickname: "get", Params: []apiParam{
+	{Resource: "mailboxes", Method: "GET", Path: "/mailboxes", Nickname: "list", Response: "List[Mailbox]", Params: []apiParam{}},
+	{Resource: "mailboxes", Method: "GET", Path: "/mailboxes/{mailboxName}", Nickname: "get", Response: "Mailbox", Params: []apiParam{
 		{Name: "mailboxName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "mailboxes", Method: "PUT", Path: "/mailboxes/{mailboxName}", Nickname: "update", Params: []apiParam{
+	{Resource: "mailboxes", Method: "PUT", Path: "/mailboxes/{mailboxName}", Nickname: "update", Response: "void", Params: []apiParam{
 		{Name: "mailboxName", In: "path", Type: "string", Required: true},
 		{Name: "oldMessages", In: "query", Type: "int", Required: true},
 		{Name: "newMessages", In: "query", Type: "int", Required: true},
 	}},
-	{Resource: "mailboxes", Method: "DELETE", Path: "/mailboxes/{mailboxName}", Nickname: "delete", Params: []apiParam{
+	{Resource: "mailboxes", Method: "DELETE", Path: "/mailboxes/{mailboxName}", Nickname: "delete", Response: "void", Params: []apiParam{
 		{Name: "mailboxName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "events", Method: "GET", Path: "/events", Nickname: "eventWebsocket", Params: []apiParam{
+	{Resource: "events", Method: "GET", Path: "/events", Nickname: "eventWebsocket", Response: "Message", Params: []apiParam{
 		{Name: "app", In: "query", Type: "string", Required: true, Multiple: true},
 		{Name: "subscribeAll", In: "query", Type: "boolean"},
 	}},
-	{Resource: "events", Method: "POST", Path: "/events/user/{eventName}", Nickname: "userEvent", Params: []apiParam{
+	{Resource: "events", Method: "POST", Path: "/events/user/{eventName}", Nickname: "userEvent", Response: "void", Params: []apiParam{
 		{Name: "eventName", In: "path", Type: "string", Required: true},
 		{Name: "application", In: "query", Type: "string", Required: true},
 		{Name: "source", In: "query", Type: "string", Multiple: true},
 		{Name: "variables", In: "body", Type: "containers"},
 	}},
-	{Resource: "events", Method: "POST", Path: "/events/claim", Nickname: "claimChannel", Params: []apiParam{
+	{Resource: "events", Method: "POST", Path: "/events/claim", Nickname: "claimChannel", Response: "void", Params: []apiParam{
 		{Name: "channelId", In: "query", Type: "string", Required: true},
 		{Name: "application", In: "query", Type: "string", Required: true},
 	}},
-	{Resource: "applications", Method: "GET", Path: "/applications", Nickname: "list", Params: []apiParam{}},
-	{Resource: "applications", Method: "GET", Path: "/applications/{applicationName}", Nickname: "get", Params: []apiParam{
+	{Resource: "applications", Method: "GET", Path: "/applications", Nickname: "list", Response: "List[Application]", Params: []apiParam{}},
+	{Resource: "applications", Method: "GET", Path: "/applications/{applicationName}", Nickname: "get", Response: "Application", Params: []apiParam{
 		{Name: "applicationName", In: "path", Type: "string", Required: true},
 	}},
-	{Resource: "applications", Method: "POST", Path: "/applications/{applicationName}/subscription", Nickname: "subscribe", Params: []apiParam{
-		{Name: "applicationName", In: "path", Type: "string", Required: true},
-		{Name: "eventSource", In: "query", Type: "string", Required: true, Multiple: true},
-	}},
-	{Resource: "applications", Method: "DELETE", Path: "/applications/{applicationName}/subscription", Nickname: "unsubscribe", Params: []apiParam{
+	{Resource: "applications", Method: "POST", Path: "/applications/{applicationName}/subscription", Nickname: "subscribe", Response: "Application", Params: []apiParam{
 		{Name: "applicationName", In: "path", Type: "string", Required: true},
 		{Name: "eventSource", In: "query", Type: "string", Required: true, Multiple: true},
 	}},
-	{Resource: "applications", Method: "PUT", Path: "/applications/{applicationName}/eventFilter", Nickname: "filter", Params: []apiParam{
+	{Resource: "applications", Method: "DELETE", Path: "/applications/{applicationName}/subscription", Nickname: "unsubscribe", Response: "Application", Params: []apiParam{
+		{Name: "applicationName", In: "path", Type: "string", Required: true},
+		{Name: "eventSource", In: "query", Type: "string", Required: true, Multiple: true},
+	}},
+	{Resource: "applications", Method: "PUT", Path: "/applications/{applicationName}/eventFilter", Nickname: "filter", Response: "Application", Params: []apiParam{
 		{Name: "applicationName", In: "path", Type: "string", Required: true},
 		{Name: "filter", In: "body", Type: "object"},
+	}},
+}
+
+var apiModels = map[string]apiModel{
+	"AdditionalParam": {Props: []apiProp{
+		{Name: "parameter_name", Type: "string", Required: true},
+		{Name: "parameter_value", Type: "string", Required: true},
+	}},
+	"Application": {Props: []apiProp{
+		{Name: "bridge_ids", Type: "List[string]", Required: true},
+		{Name: "channel_ids", Type: "List[string]", Required: true},
+		{Name: "device_names", Type: "List[string]", Required: true},
+		{Name: "endpoint_ids", Type: "List[string]", Required: true},
+		{Name: "events_allowed", Type: "List[object]", Required: true},
+		{Name: "events_disallowed", Type: "List[object]", Required: true},
+		{Name: "name", Type: "string", Required: true},
+	}},
+	"ApplicationMoveFailed": {Props: []apiProp{
+		{Name: "args", Type: "List[string]", Required: true},
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "destination", Type: "string", Required: true},
+	}},
+	"ApplicationRegistered":   {Props: []apiProp{}},
+	"ApplicationReplaced":     {Props: []apiProp{}},
+	"ApplicationUnregistered": {Props: []apiProp{}},
+	"AsteriskInfo": {Props: []apiProp{
+		{Name: "build", Type: "BuildInfo"},
+		{Name: "config", Type: "ConfigInfo"},
+		{Name: "status", Type: "StatusInfo"},
+		{Name: "system", Type: "SystemInfo"},
+	}},
+	"AsteriskPing": {Props: []apiProp{
+		{Name: "asterisk_id", Type: "string", Required: true},
+		{Name: "ping", Type: "string", Required: true},
+		{Name: "timestamp", Type: "string", Required: true},
+	}},
+	"Bridge": {Props: []apiProp{
+		{Name: "bridge_class", Type: "string", Required: true},
+		{Name: "bridge_type", Type: "string", Required: true, Values: []string{"mixing", "holding"}},
+		{Name: "bridgevars", Type: "object"},
+		{Name: "channels", Type: "List[string]", Required: true},
+		{Name: "creationtime", Type: "Date", Required: true},
+		{Name: "creator", Type: "string", Required: true},
+		{Name: "id", Type: "string", Required: true},
+		{Name: "name", Type: "string", Required: true},
+		{Name: "technology", Type: "string", Required: true},
+		{Name: "video_mode", Type: "string"},
+		{Name: "video_source_id", Type: "string"},
+	}},
+	"BridgeAttendedTransfer": {Props: []apiProp{
+		{Name: "destination_application", Type: "string"},
+		{Name: "destination_bridge", Type: "string"},
+		{Name: "destination_link_first_leg", Type: "Channel"},
+		{Name: "destination_link_second_leg", Type: "Channel"},
+		{Name: "destination_threeway_bridge", Type: "Bridge"},
+		{Name: "destination_threeway_channel", Type: "Channel"},
+		{Name: "destination_type", Type: "string", Required: true},
+		{Name: "is_external", Type: "boolean", Required: true},
+		{Name: "replace_channel", Type: "Channel"},
+		{Name: "result", Type: "string", Required: true},
+		{Name: "transfer_target", Type: "Channel"},
+		{Name: "transferee", Type: "Channel"},
+		{Name: "transferer_first_leg", Type: "Channel", Required: true},
+		{Name: "transferer_first_leg_bridge", Type: "Bridge"},
+		{Name: "transferer_second_leg", Type: "Channel", Required: true},
+		{Name: "transferer_second_leg_bridge", Type: "Bridge"},
+	}},
+	"BridgeBlindTransfer": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge"},
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "context", Type: "string", Required: true},
+		{Name: "exten", Type: "string", Required: true},
+		{Name: "is_external", Type: "boolean", Required: true},
+		{Name: "replace_channel", Type: "Channel"},
+		{Name: "result", Type: "string", Required: true},
+		{Name: "transferee", Type: "Channel"},
+	}},
+	"BridgeCreated": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge", Required: true},
+	}},
+	"BridgeDestroyed": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge", Required: true},
+	}},
+	"BridgeMerged": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge", Required: true},
+		{Name: "bridge_from", Type: "Bridge", Required: true},
+	}},
+	"BridgeVideoSourceChanged": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge", Required: true},
+		{Name: "old_video_source_id", Type: "string"},
+	}},
+	"BuildInfo": {Props: []apiProp{
+		{Name: "date", Type: "string", Required: true},
+		{Name: "kernel", Type: "string", Required: true},
+		{Name: "machine", Type: "string", Required: true},
+		{Name: "options", Type: "string", Required: true},
+		{Name: "os", Type: "string", Required: true},
+		{Name: "user", Type: "string", Required: true},
+	}},
+	"CallBroadcast": {Props: []apiProp{
+		{Name: "called", Type: "string"},
+		{Name: "caller", Type: "string"},
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"CallClaimed": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "winner_app", Type: "string", Required: true},
+	}},
+	"CallerID": {Props: []apiProp{
+		{Name: "name", Type: "string", Required: true},
+		{Name: "number", Type: "string", Required: true},
+	}},
+	"Channel": {Props: []apiProp{
+		{Name: "accountcode", Type: "string", Required: true},
+		{Name: "caller", Type: "CallerID", Required: true},
+		{Name: "caller_rdnis", Type: "string"},
+		{Name: "channelvars", Type: "object"},
+		{Name: "connected", Type: "CallerID", Required: true},
+		{Name: "creationtime", Type: "Date", Required: true},
+		{Name: "dialplan", Type: "DialplanCEP", Required: true},
+		{Name: "id", Type: "string", Required: true},
+		{Name: "language", Type: "string", Required: true},
+		{Name: "name", Type: "string", Required: true},
+		{Name: "protocol_id", Type: "string", Required: true},
+		{Name: "state", Type: "string", Required: true, Values: []string{"Down", "Rsrved", "OffHook", "Dialing", "Ring", "Ringing", "Up", "Busy", "Dialing Offhook", "Pre-ring", "Unknown"}},
+		{Name: "tenantid", Type: "string"},
+	}},
+	"ChannelCallerId": {Props: []apiProp{
+		{Name: "caller_presentation", Type: "int", Required: true},
+		{Name: "caller_presentation_txt", Type: "string", Required: true},
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"ChannelConnectedLine": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"ChannelCreated": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"ChannelDestroyed": {Props: []apiProp{
+		{Name: "cause", Type: "int", Required: true},
+		{Name: "cause_txt", Type: "string", Required: true},
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "tech_cause", Type: "int"},
+	}},
+	"ChannelDialplan": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "dialplan_app", Type: "string", Required: true},
+		{Name: "dialplan_app_data", Type: "string", Required: true},
+	}},
+	"ChannelDtmfReceived": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "digit", Type: "string", Required: true},
+		{Name: "duration_ms", Type: "int", Required: true},
+	}},
+	"ChannelEnteredBridge": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge", Required: true},
+		{Name: "channel", Type: "Channel"},
+	}},
+	"ChannelHangupRequest": {Props: []apiProp{
+		{Name: "cause", Type: "int"},
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "soft", Type: "boolean"},
+		{Name: "tech_cause", Type: "int"},
+	}},
+	"ChannelHold": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "musicclass", Type: "string"},
+	}},
+	"ChannelLeftBridge": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge", Required: true},
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"ChannelStateChange": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"ChannelTalkingFinished": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "duration", Type: "int", Required: true},
+	}},
+	"ChannelTalkingStarted": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"ChannelToneDetected": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"ChannelTransfer": {Props: []apiProp{
+		{Name: "refer_to", Type: "ReferTo", Required: true},
+		{Name: "referred_by", Type: "ReferredBy", Required: true},
+		{Name: "state", Type: "string"},
+	}},
+	"ChannelUnhold": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"ChannelUserevent": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge"},
+		{Name: "channel", Type: "Channel"},
+		{Name: "endpoint", Type: "Endpoint"},
+		{Name: "eventname", Type: "string", Required: true},
+		{Name: "userevent", Type: "object", Required: true},
+	}},
+	"ChannelVarset": {Props: []apiProp{
+		{Name: "channel", Type: "Channel"},
+		{Name: "value", Type: "string", Required: true},
+		{Name: "variable", Type: "string", Required: true},
+	}},
+	"ConfigInfo": {Props: []apiProp{
+		{Name: "default_language", Type: "string", Required: true},
+		{Name: "max_channels", Type: "int"},
+		{Name: "max_load", Type: "double"},
+		{Name: "max_open_files", Type: "int"},
+		{Name: "name", Type: "string", Required: true},
+		{Name: "setid", Type: "SetId", Required: true},
+	}},
+	"ConfigTuple": {Props: []apiProp{
+		{Name: "attribute", Type: "string", Required: true},
+		{Name: "value", Type: "string", Required: true},
+	}},
+	"ContactInfo": {Props: []apiProp{
+		{Name: "aor", Type: "string", Required: true},
+		{Name: "contact_status", Type: "string", Required: true, Values: []string{"Unreachable", "Reachable", "Unknown", "NonQualified", "Removed"}},
+		{Name: "roundtrip_usec", Type: "string"},
+		{Name: "uri", Type: "string", Required: true},
+	}},
+	"ContactStatusChange": {Props: []apiProp{
+		{Name: "contact_info", Type: "ContactInfo", Required: true},
+		{Name: "endpoint", Type: "Endpoint", Required: true},
+	}},
+	"DeviceState": {Props: []apiProp{
+		{Name: "name", Type: "string", Required: true},
+		{Name: "state", Type: "string", Required: true, Values: []string{"UNKNOWN", "NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE", "RINGING", "RINGINUSE", "ONHOLD"}},
+	}},
+	"DeviceStateChanged": {Props: []apiProp{
+		{Name: "device_state", Type: "DeviceState", Required: true},
+	}},
+	"Dial": {Props: []apiProp{
+		{Name: "caller", Type: "Channel"},
+		{Name: "dialstatus", Type: "string", Required: true},
+		{Name: "dialstring", Type: "string"},
+		{Name: "forward", Type: "string"},
+		{Name: "forwarded", Type: "Channel"},
+		{Name: "peer", Type: "Channel", Required: true},
+	}},
+	"Dialed": {Props: []apiProp{}},
+	"DialplanCEP": {Props: []apiProp{
+		{Name: "app_data", Type: "string", Required: true},
+		{Name: "app_name", Type: "string", Required: true},
+		{Name: "context", Type: "string", Required: true},
+		{Name: "exten", Type: "string", Required: true},
+		{Name: "priority", Type: "long", Required: true},
+	}},
+	"Endpoint": {Props: []apiProp{
+		{Name: "channel_ids", Type: "List[string]", Required: true},
+		{Name: "resource", Type: "string", Required: true},
+		{Name: "state", Type: "string", Values: []string{"unknown", "offline", "online"}},
+		{Name: "technology", Type: "string", Required: true},
+	}},
+	"EndpointStateChange": {Props: []apiProp{
+		{Name: "endpoint", Type: "Endpoint", Required: true},
+	}},
+	"Event": {SubTypes: []string{"DeviceStateChanged", "PlaybackStarted", "PlaybackContinuing", "PlaybackFinished", "RecordingStarted", "RecordingFinished", "RecordingFailed", "ApplicationMoveFailed", "ApplicationRegistered", "ApplicationUnregistered", "ApplicationReplaced", "BridgeCreated", "BridgeDestroyed", "BridgeMerged", "BridgeBlindTransfer", "BridgeAttendedTransfer", "BridgeVideoSourceChanged", "ChannelCreated", "ChannelDestroyed", "ChannelEnteredBridge", "ChannelLeftBridge", "ChannelStateChange", "ChannelDtmfReceived", "ChannelDialplan", "ChannelCallerId", "ChannelUserevent", "ChannelHangupRequest", "ChannelVarset", "ChannelToneDetected", "ChannelTalkingStarted", "ChannelTalkingFinished", "ChannelHold", "ChannelUnhold", "ContactStatusChange", "EndpointStateChange", "Dial", "StasisEnd", "StasisStart", "TextMessageReceived", "ChannelConnectedLine", "PeerStatusChange", "ChannelTransfer", "RESTResponse", "CallBroadcast", "CallClaimed"}, Props: []apiProp{
+		{Name: "application", Type: "string", Required: true},
+		{Name: "timestamp", Type: "Date", Required: true},
+	}},
+	"FormatLangPair": {Props: []apiProp{
+		{Name: "format", Type: "string", Required: true},
+		{Name: "language", Type: "string", Required: true},
+	}},
+	"LiveRecording": {Props: []apiProp{
+		{Name: "cause", Type: "string"},
+		{Name: "duration", Type: "int"},
+		{Name: "format", Type: "string", Required: true},
+		{Name: "name", Type: "string", Required: true},
+		{Name: "silence_duration", Type: "int"},
+		{Name: "state", Type: "string", Required: true, Values: []string{"queued", "recording", "paused", "done", "failed", "canceled"}},
+		{Name: "talking_duration", Type: "int"},
+		{Name: "target_uri", Type: "string", Required: true},
+	}},
+	"LogChannel": {Props: []apiProp{
+		{Name: "channel", Type: "string", Required: true},
+		{Name: "configuration", Type: "string", Required: true},
+		{Name: "status", Type: "string", Required: true},
+		{Name: "type", Type: "string", Required: true},
+	}},
+	"Mailbox": {Props: []apiProp{
+		{Name: "name", Type: "string", Required: true},
+		{Name: "new_messages", Type: "int", Required: true},
+		{Name: "old_messages", Type: "int", Required: true},
+	}},
+	"Message": {SubTypes: []string{"MissingParams", "Event"}, Props: []apiProp{
+		{Name: "asterisk_id", Type: "string"},
+		{Name: "type", Type: "string", Required: true},
+	}},
+	"MissingParams": {Props: []apiProp{
+		{Name: "params", Type: "List[string]", Required: true},
+	}},
+	"Module": {Props: []apiProp{
+		{Name: "description", Type: "string", Required: true},
+		{Name: "name", Type: "string", Required: true},
+		{Name: "status", Type: "string", Required: true},
+		{Name: "support_level", Type: "string", Required: true},
+		{Name: "use_count", Type: "int", Required: true},
+	}},
+	"Peer": {Props: []apiProp{
+		{Name: "address", Type: "string"},
+		{Name: "cause", Type: "string"},
+		{Name: "peer_status", Type: "string", Required: true},
+		{Name: "port", Type: "string"},
+		{Name: "time", Type: "string"},
+	}},
+	"PeerStatusChange": {Props: []apiProp{
+		{Name: "endpoint", Type: "Endpoint", Required: true},
+		{Name: "peer", Type: "Peer", Required: true},
+	}},
+	"Playback": {Props: []apiProp{
+		{Name: "id", Type: "string", Required: true},
+		{Name: "language", Type: "string"},
+		{Name: "media_uri", Type: "string", Required: true},
+		{Name: "next_media_uri", Type: "string"},
+		{Name: "state", Type: "string", Required: true, Values: []string{"queued", "playing", "continuing", "done", "failed"}},
+		{Name: "target_uri", Type: "string", Required: true},
+	}},
+	"PlaybackContinuing": {Props: []apiProp{
+		{Name: "playback", Type: "Playback", Required: true},
+	}},
+	"PlaybackFinished": {Props: []apiProp{
+		{Name: "playback", Type: "Playback", Required: true},
+	}},
+	"PlaybackStarted": {Props: []apiProp{
+		{Name: "playback", Type: "Playback", Required: true},
+	}},
+	"RESTHeader": {Props: []apiProp{
+		{Name: "name", Type: "string", Required: true},
+		{Name: "value", Type: "string", Required: true},
+	}},
+	"RESTQueryStringParameter": {Props: []apiProp{
+		{Name: "name", Type: "string", Required: true},
+		{Name: "value", Type: "string", Required: true},
+	}},
+	"RESTRequest": {Props: []apiProp{
+		{Name: "content_type", Type: "string"},
+		{Name: "message_body", Type: "string"},
+		{Name: "method", Type: "string", Required: true},
+		{Name: "query_strings", Type: "List[RESTQueryStringParameter]"},
+		{Name: "request_id", Type: "string", Required: true},
+		{Name: "transaction_id", Type: "string", Required: true},
+		{Name: "type", Type: "string", Required: true},
+		{Name: "uri", Type: "string", Required: true},
+	}},
+	"RESTResponse": {Props: []apiProp{
+		{Name: "content_type", Type: "string"},
+		{Name: "message_body", Type: "string"},
+		{Name: "reason_phrase", Type: "string", Required: true},
+		{Name: "request_id", Type: "string", Required: true},
+		{Name: "status_code", Type: "int", Required: true},
+		{Name: "transaction_id", Type: "string", Required: true},
+		{Name: "uri", Type: "string", Required: true},
+	}},
+	"RTPstat": {Props: []apiProp{
+		{Name: "channel_uniqueid", Type: "string", Required: true},
+		{Name: "local_maxjitter", Type: "double"},
+		{Name: "local_maxrxploss", Type: "double"},
+		{Name: "local_minjitter", Type: "double"},
+		{Name: "local_minrxploss", Type: "double"},
+		{Name: "local_normdevjitter", Type: "double"},
+		{Name: "local_normdevrxploss", Type: "double"},
+		{Name: "local_ssrc", Type: "int", Required: true},
+		{Name: "local_stdevjitter", Type: "double"},
+		{Name: "local_stdevrxploss", Type: "double"},
+		{Name: "maxrtt", Type: "double"},
+		{Name: "minrtt", Type: "double"},
+		{Name: "normdevrtt", Type: "double"},
+		{Name: "remote_maxjitter", Type: "double"},
+		{Name: "remote_maxrxploss", Type: "double"},
+		{Name: "remote_minjitter", Type: "double"},
+		{Name: "remote_minrxploss", Type: "double"},
+		{Name: "remote_normdevjitter", Type: "double"},
+		{Name: "remote_normdevrxploss", Type: "double"},
+		{Name: "remote_ssrc", Type: "int", Required: true},
+		{Name: "remote_stdevjitter", Type: "double"},
+		{Name: "remote_stdevrxploss", Type: "double"},
+		{Name: "rtt", Type: "double"},
+		{Name: "rxcount", Type: "int", Required: true},
+		{Name: "rxjitter", Type: "double"},
+		{Name: "rxoctetcount", Type: "int", Required: true},
+		{Name: "rxploss", Type: "int", Required: true},
+		{Name: "stdevrtt", Type: "double"},
+		{Name: "txcount", Type: "int", Required: true},
+		{Name: "txjitter", Type: "double"},
+		{Name: "txoctetcount", Type: "int", Required: true},
+		{Name: "txploss", Type: "int", Required: true},
+	}},
+	"RecordingFailed": {Props: []apiProp{
+		{Name: "recording", Type: "LiveRecording", Required: true},
+	}},
+	"RecordingFinished": {Props: []apiProp{
+		{Name: "recording", Type: "LiveRecording", Required: true},
+	}},
+	"RecordingStarted": {Props: []apiProp{
+		{Name: "recording", Type: "LiveRecording", Required: true},
+	}},
+	"ReferTo": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge"},
+		{Name: "connected_channel", Type: "Channel"},
+		{Name: "destination_channel", Type: "Channel"},
+		{Name: "requested_destination", Type: "RequiredDestination", Required: true},
+	}},
+	"ReferredBy": {Props: []apiProp{
+		{Name: "bridge", Type: "Bridge"},
+		{Name: "connected_channel", Type: "Channel"},
+		{Name: "source_channel", Type: "Channel", Required: true},
+	}},
+	"RequiredDestination": {Props: []apiProp{
+		{Name: "additional_protocol_params", Type: "List[AdditionalParam]"},
+		{Name: "destination", Type: "string"},
+		{Name: "protocol_id", Type: "string"},
+	}},
+	"SetId": {Props: []apiProp{
+		{Name: "group", Type: "string", Required: true},
+		{Name: "user", Type: "string", Required: true},
+	}},
+	"Sound": {Props: []apiProp{
+		{Name: "formats", Type: "List[FormatLangPair]", Required: true},
+		{Name: "id", Type: "string", Required: true},
+		{Name: "text", Type: "string"},
+	}},
+	"StasisEnd": {Props: []apiProp{
+		{Name: "channel", Type: "Channel", Required: true},
+	}},
+	"StasisStart": {Props: []apiProp{
+		{Name: "args", Type: "List[string]", Required: true},
+		{Name: "channel", Type: "Channel", Required: true},
+		{Name: "replace_channel", Type: "Channel"},
+	}},
+	"StatusInfo": {Props: []apiProp{
+		{Name: "last_reload_time", Type: "Date", Required: true},
+		{Name: "startup_time", Type: "Date", Required: true},
+	}},
+	"StoredRecording": {Props: []apiProp{
+		{Name: "format", Type: "string", Required: true},
+		{Name: "name", Type: "string", Required: true},
+	}},
+	"SystemInfo": {Props: []apiProp{
+		{Name: "entity_id", Type: "string", Required: true},
+		{Name: "version", Type: "string", Required: true},
+	}},
+	"TextMessage": {Props: []apiProp{
+		{Name: "body", Type: "string", Required: true},
+		{Name: "from", Type: "string", Required: true},
+		{Name: "to", Type: "string", Required: true},
+		{Name: "variables", Type: "object"},
+	}},
+	"TextMessageReceived": {Props: []apiProp{
+		{Name: "endpoint", Type: "Endpoint"},
+		{Name: "message", Type: "TextMessage", Required: true},
+	}},
+	"Variable": {Props: []apiProp{
+		{Name: "value", Type: "string", Required: true},
+	}},
+	"Variables": {Props: []apiProp{
+		{Name: "variables", Type: "object", Required: true},
 	}},
 }

@@ -40,11 +40,11 @@ func TestAPITableMatchesDescription(t *testing.T) {
 	if dir == "" {
 		t.Skip("shared/asterisk-ari not found above the package; using the committed api_gen.go")
 	}
-	ops, err := swagger.Load(dir)
+	api, err := swagger.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := swagger.Render("aritest", ops)
+	src, err := swagger.Render("aritest", api)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +61,8 @@ func TestAPITableMatchesDescription(t *testing.T) {
 	if string(have) != string(src) {
 		t.Fatalf("api_gen.go is stale against %s; run `go generate ./channels/asterisk/aritest` or `go test -run TestAPITable -update`", dir)
 	}
-	if len(ops) != len(apiOps) {
-		t.Fatalf("table has %d ops, description %d", len(apiOps), len(ops))
+	if len(api.Ops) != len(apiOps) || len(api.Models) != len(apiModels) {
+		t.Fatalf("table has %d ops/%d models, description %d/%d", len(apiOps), len(apiModels), len(api.Ops), len(api.Models))
 	}
 }
 

@@ -115,12 +115,8 @@ func hPlaybackStop(c *call, p *playback) int {
 func hPlaybackControl(c *call, p *playback) int {
 	op := c.param("operation")
 	p.controls = append(p.controls, op)
-	switch op {
-	case "pause":
-		p.state = "paused"
-	case "unpause", "restart":
-		p.state = "playing"
-	}
+	// Asterisk reports "paused" internally, but the description's Playback
+	// states have no such value; the double stays "playing".
 	return c.noContent()
 }
 

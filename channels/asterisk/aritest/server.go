@@ -33,6 +33,7 @@
 package aritest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -284,12 +285,31 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, escPath string
 		s.violate(v)
 		return fail(w, http.StatusNotImplemented, "aritest: "+rec.Op+" not implemented")
 	}
-	s.mu.Lock()
-	defer func() {
-		s.touch()
-		s.mu.Unlock()
+	cw := &captureWriter{ResponseWriter: w}
+	c.w = cw
+	status = func() int {
+		s.mu.Lock()
+		defer func() {
+			s.touch()
+			s.mu.Unlock()
+		}()
+		return h(c)
 	}()
-	return h(c)
+	if status >= 200 && status < 300 && cw.buf.Len() > 0 && rt.op.Response != "binary" {
+		s.selfCheck(rt.op.Response, cw.buf.Bytes(), "response to "+rec.Op)
+	}
+	return status
+}
+
+// captureWriter keeps a copy of the body for the self-check.
+type captureWriter struct {
+	http.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (w *captureWriter) Write(p []byte) (int, error) {
+	w.buf.Write(p)
+	return w.ResponseWriter.Write(p)
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -489,6 +509,7 @@ func (s *Server) emit(app, typ, channelID string, fields map[string]any) {
 		s.t.Errorf("aritest: marshal %s: %v", typ, err)
 		return
 	}
+	s.selfCheck(typ, b, "event "+typ)
 	delivered := false
 	for _, c := range s.conns {
 		if slices.Contains(c.apps, app) {

@@ -15,10 +15,10 @@ func main() {
 	in := flag.String("in", "../../../../shared/asterisk-ari", "directory with resources.json")
 	out := flag.String("out", "api_gen.go", "output file")
 	flag.Parse()
-	ops, err := swagger.Load(*in)
+	api, err := swagger.Load(*in)
 	if err == nil {
 		var src []byte
-		if src, err = swagger.Render("aritest", ops); err == nil {
+		if src, err = swagger.Render("aritest", api); err == nil {
 			err = os.WriteFile(*out, src, 0o644)
 		}
 	}

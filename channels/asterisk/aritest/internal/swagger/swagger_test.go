@@ -10,12 +10,13 @@ import (
 
 func TestLoadAndRender(t *testing.T) {
 	t.Parallel()
-	ops, err := Load("testdata/mini")
+	api, err := Load("testdata/mini")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ops := api.Ops
 	one, three := 1, 3
-	want := []Op{{Resource: "things", Method: "POST", Path: "/things/{thingId}", Nickname: "poke", Params: []Param{
+	want := []Op{{Resource: "things", Method: "POST", Path: "/things/{thingId}", Nickname: "poke", ResponseClass: "Thing", Params: []Param{
 		{Name: "thingId", In: "path", Type: "string", Required: true},
 		{Name: "how", In: "query", Type: "string", Required: true, Multiple: true, Values: []string{"gently", "firmly"}},
 		{Name: "times", In: "query", Type: "int", Min: &one, Max: &three},
@@ -24,11 +25,19 @@ func TestLoadAndRender(t *testing.T) {
 	if !reflect.DeepEqual(ops, want) {
 		t.Fatalf("ops = %+v", ops)
 	}
-	src, err := Render("x", ops)
+	wantModels := []Model{{ID: "Thing", Props: []Prop{
+		{Name: "id", Type: "string", Required: true},
+		{Name: "mood", Type: "string", Values: []string{"calm", "angry"}},
+		{Name: "tags", Type: "List[string]"},
+	}}}
+	if !reflect.DeepEqual(api.Models, wantModels) {
+		t.Fatalf("models = %+v", api.Models)
+	}
+	src, err := Render("x", api)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"package x", `Values: []string{"gently", "firmly"}`, "HasMin: true, Min: 1, HasMax: true, Max: 3", `Required: true, Multiple: true`} {
+	for _, s := range []string{"package x", `Values: []string{"gently", "firmly"}`, "HasMin: true, Min: 1, HasMax: true, Max: 3", `Required: true, Multiple: true`, `"Thing": {Props: []apiProp{`, `Values: []string{"calm", "angry"}`} {
 		if !strings.Contains(string(src), s) {
 			t.Errorf("rendered source lacks %q:\n%s", s, src)
 		}
