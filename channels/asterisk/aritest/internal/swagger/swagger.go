@@ -79,7 +79,7 @@ type apiFile struct {
 			HTTPMethod    string `json:"httpMethod"`
 			Nickname      string `json:"nickname"`
 			ResponseClass string `json:"responseClass"`
-			Parameters []struct {
+			Parameters    []struct {
 				Name            string `json:"name"`
 				ParamType       string `json:"paramType"`
 				Required        *bool  `json:"required"`
