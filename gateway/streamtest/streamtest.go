@@ -62,10 +62,12 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ReplayUnknown", func(t *testing.T) { t.Parallel(); testReplayUnknown(t, open) })
 	t.Run("CrashedConsumerHung", func(t *testing.T) { t.Parallel(); testCrash(t, open, false) })
 	t.Run("CrashedConsumerClosed", func(t *testing.T) { t.Parallel(); testCrash(t, open, true) })
+	t.Run("StaleOutcomeIgnored", func(t *testing.T) { t.Parallel(); testStaleOutcome(t, open) })
 	t.Run("Durable", func(t *testing.T) { t.Parallel(); testDurable(t, open) })
 	t.Run("ConsumeCancel", func(t *testing.T) { t.Parallel(); testConsumeCancel(t, open) })
 	t.Run("PublishCancelled", func(t *testing.T) { t.Parallel(); testPublishCancelled(t, open) })
-	t.Run("MaxLen", func(t *testing.T) { t.Parallel(); testMaxLen(t, open) })
+	t.Run("MaxLenKeepsPending", func(t *testing.T) { t.Parallel(); testMaxLen(t, open, true) })
+	t.Run("MaxLenKeepsUndelivered", func(t *testing.T) { t.Parallel(); testMaxLen(t, open, false) })
 }
 
 // ---- helpers ----
@@ -716,6 +718,60 @@ func testCrash(t *testing.T, open Opener, closeA bool) {
 	}
 }
 
+// testStaleOutcome: consumer A's lease ran out and B took the message over;
+// when A finally fails it for good, that must not dead-letter the delivery
+// B now owns (and completes).
+func testStaleOutcome(t *testing.T, open Opener) {
+	open1 := open(t, baseOptions)
+	sA, _ := handle(t, open1)
+	sB, _ := handle(t, open1)
+	m, probe := message("stale"), message("probe")
+	takenA := make(chan struct{}, 1)
+	releaseA := make(chan struct{})
+	probeA := make(chan struct{}, 1)
+	b := newBarriers("router")
+	consume(t, sA, "router", "worker-a", b.wrap("router", func(ctx context.Context, d gateway.Delivery) error {
+		if d.Message.ID == probe.ID {
+			probeA <- struct{}{}
+			return nil
+		}
+		takenA <- struct{}{}
+		<-releaseA
+		return gateway.Permanent(errors.New("too late: worker a gave up"))
+	}))
+	publish(t, sA, m)
+	recv(t, takenA, "A to take the message")
+
+	gotB := make(chan gateway.Delivery, 10)
+	releaseB := make(chan struct{})
+	consume(t, sB, "router", "worker-b", b.wrap("router", func(ctx context.Context, d gateway.Delivery) error {
+		gotB <- d
+		<-releaseB
+		return nil
+	}))
+	if d := recv(t, gotB, "B to take over the message"); d.Attempt != 2 {
+		t.Errorf("B got Attempt %d, want 2", d.Attempt)
+	}
+	close(releaseA)
+	// B is busy, so only A can take the probe, and A handles it only after
+	// recording the outcome of its stale delivery.
+	publish(t, sA, probe)
+	recv(t, probeA, "A to take the probe after its stale failure")
+	close(releaseB)
+	b.pass(t, sB)
+	if dl := deadLetters(t, sB); len(dl) != 0 {
+		t.Errorf("A's late failure dead-lettered the message B completed: %v", dlIDs(dl))
+	}
+	for {
+		select {
+		case d := <-gotB:
+			t.Errorf("B got %s again (attempt %d) after completing it", d.Message.ID, d.Attempt)
+		default:
+			return
+		}
+	}
+}
+
 func testDurable(t *testing.T, open Opener) {
 	open1 := open(t, baseOptions)
 	s, closeS := handle(t, open1)
@@ -778,7 +834,12 @@ func testPublishCancelled(t *testing.T, open Opener) {
 	}
 }
 
-func testMaxLen(t *testing.T, open Opener) {
+// testMaxLen checks that acknowledged entries are trimmed to MaxLen, and
+// that trimming never drops what a group has not acknowledged: with
+// pending, the behind group holds the first message in a hung handler; with
+// !pending, it handled the first message and stopped, so it has nothing
+// pending but has not seen the rest.
+func testMaxLen(t *testing.T, open Opener, pending bool) {
 	opts := baseOptions
 	opts.MaxLen = 10
 	open1 := open(t, opts)
@@ -794,32 +855,17 @@ func testMaxLen(t *testing.T, open Opener) {
 		}
 		return n
 	}
-
-	// A lagging group holds its first message in a hung handler; trimming
-	// must never drop what a group has not acknowledged.
-	lagTaken := make(chan struct{}, 1)
-	lag := consume(t, s, "lagging", "l1", func(ctx context.Context, d gateway.Delivery) error {
-		select {
-		case lagTaken <- struct{}{}:
-		default:
-		}
-		<-ctx.Done()
-		return ctx.Err()
-	})
 	const n = 60
 	var msgs []gateway.Message
 	for range n {
 		msgs = append(msgs, message("maxlen"))
 	}
-	publish(t, s, msgs[:1]...)
-	recv(t, lagTaken, "the lagging group to take its first message")
-	publish(t, s, msgs[1:]...)
-
 	var mu sync.Mutex
-	seen := map[string]map[string]bool{"fast": {}, "lagging": {}}
-	done := map[string]chan struct{}{"fast": make(chan struct{}), "lagging": make(chan struct{})}
+	seen := map[string]map[string]bool{"fast": {}, "behind": {}}
+	done := map[string]chan struct{}{"fast": make(chan struct{}), "behind": make(chan struct{})}
+	b := newBarriers("fast")
 	h := func(group string) gateway.Handler {
-		return func(ctx context.Context, d gateway.Delivery) error {
+		return b.wrap(group, func(ctx context.Context, d gateway.Delivery) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if !seen[group][d.Message.ID] {
@@ -829,13 +875,35 @@ func testMaxLen(t *testing.T, open Opener) {
 				}
 			}
 			return nil
-		}
+		})
 	}
+
+	took := make(chan struct{}, 1)
+	behind := consume(t, s, "behind", "b1", func(ctx context.Context, d gateway.Delivery) error {
+		if pending {
+			took <- struct{}{}
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		err := h("behind")(ctx, d)
+		took <- struct{}{}
+		return err
+	})
+	publish(t, s, msgs[:1]...)
+	recv(t, took, "the behind group to take the first message")
+	if !pending {
+		behind.stop(t)
+	}
+	publish(t, s, msgs[1:]...)
+
 	consume(t, s, "fast", "f1", h("fast"))
 	recv(t, done["fast"], "the fast group to get all messages")
-	lag.stop(t)
-	consume(t, s, "lagging", "l2", h("lagging"))
-	recv(t, done["lagging"], "the lagging group to get all messages, none trimmed away")
+	b.pass(t, s) // gives trimming time to run, if it is going to go wrong
+	if pending {
+		behind.stop(t)
+	}
+	consume(t, s, "behind", "b2", h("behind"))
+	recv(t, done["behind"], "the behind group to get all messages, none trimmed away")
 	until(t, fmt.Sprintf("acknowledged entries trimmed to MaxLen %d", opts.MaxLen), func() bool {
 		return length() <= opts.MaxLen
 	})
