@@ -56,6 +56,9 @@ func Run(t *testing.T, open Opener) {
 	t.Run("SharedWork", func(t *testing.T) { t.Parallel(); testSharedWork(t, open) })
 	t.Run("TwoGroups", func(t *testing.T) { t.Parallel(); testTwoGroups(t, open) })
 	t.Run("Retry", func(t *testing.T) { t.Parallel(); testRetry(t, open) })
+	t.Run("RetryDelayLongerThanClaimTimeout", func(t *testing.T) { t.Parallel(); testLongRetryDelay(t, open) })
+	t.Run("HandlerPanic", func(t *testing.T) { t.Parallel(); testHandlerPanic(t, open) })
+	t.Run("Closed", func(t *testing.T) { t.Parallel(); testClosed(t, open) })
 	t.Run("DeadLetterAfterMaxAttempts", func(t *testing.T) { t.Parallel(); testDeadLetterAfterMax(t, open) })
 	t.Run("PermanentAndReplay", func(t *testing.T) { t.Parallel(); testPermanentAndReplay(t, open) })
 	t.Run("ReplayOnlyToFailedGroup", func(t *testing.T) { t.Parallel(); testReplayOnlyToFailedGroup(t, open) })
@@ -487,6 +490,66 @@ func testRetry(t *testing.T, open Opener) {
 	}
 	if dl := deadLetters(t, s); len(dl) != 0 {
 		t.Errorf("dead letters after a successful retry: %+v", dl)
+	}
+}
+
+// testLongRetryDelay: a retry delay longer than the claim timeout is still
+// honoured (a backend must not mistake a failed message for an abandoned one).
+func testLongRetryDelay(t *testing.T, open Opener) {
+	opts := baseOptions
+	opts.RetryDelay, opts.ClaimTimeout = 400*time.Millisecond, 100*time.Millisecond
+	s, _ := handle(t, open(t, opts))
+	type attempt struct {
+		n  int
+		at time.Time
+	}
+	got := make(chan attempt, 10)
+	consume(t, s, "router", "c1", func(ctx context.Context, d gateway.Delivery) error {
+		got <- attempt{d.Attempt, time.Now()}
+		if d.Attempt == 1 {
+			return errors.New("try later")
+		}
+		return nil
+	})
+	publish(t, s, message("long-retry"))
+	first := recv(t, got, "attempt 1")
+	second := recv(t, got, "attempt 2")
+	if second.n != 2 {
+		t.Errorf("second delivery has Attempt %d, want 2", second.n)
+	}
+	if gap := second.at.Sub(first.at); gap < opts.RetryDelay-10*time.Millisecond {
+		t.Errorf("retry came %s after the failure, before RetryDelay %s", gap, opts.RetryDelay)
+	}
+}
+
+// testHandlerPanic: a panicking handler is a failed attempt, not a dead
+// consumer.
+func testHandlerPanic(t *testing.T, open Opener) {
+	s, _ := handle(t, open(t, baseOptions))
+	got := make(chan int, 10)
+	consume(t, s, "router", "c1", func(ctx context.Context, d gateway.Delivery) error {
+		got <- d.Attempt
+		if d.Attempt == 1 {
+			panic("bug in a rule")
+		}
+		return nil
+	})
+	publish(t, s, message("panic"))
+	recv(t, got, "attempt 1")
+	if n := recv(t, got, "attempt 2 after the panic"); n != 2 {
+		t.Errorf("after a panic got Attempt %d, want 2", n)
+	}
+}
+
+// testClosed: a closed handle refuses work instead of losing it silently.
+func testClosed(t *testing.T, open Opener) {
+	s, closeS := handle(t, open(t, baseOptions))
+	closeS()
+	if err := s.Publish(context.Background(), message("closed")); err == nil {
+		t.Error("Publish on a closed stream returned nil")
+	}
+	if err := s.Consume(context.Background(), "router", "c1", func(context.Context, gateway.Delivery) error { return nil }); err == nil {
+		t.Error("Consume on a closed stream returned nil")
 	}
 }
 
