@@ -204,6 +204,10 @@ func (s *Stream) Consume(ctx context.Context, group, consumer string, h gateway.
 	return s.stopErr(ctx)
 }
 
+func isNoGroup(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOGROUP")
+}
+
 func isBusyGroup(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "BUSYGROUP")
 }
@@ -253,6 +257,15 @@ func (c *consumerLoop) run(ctx context.Context) {
 			c.check(ctx, "trim", s.trim())
 		}
 		batch, err := c.read()
+		if isNoGroup(err) {
+			// The stream key was deleted (FLUSHDB, an operator): start over
+			// rather than fail forever.
+			err = c.s.rdb.XGroupCreateMkStream(ctx, s.name, c.group, "0").Err()
+			if isBusyGroup(err) {
+				err = nil
+			}
+			c.log.Warn("consumer group was missing; created it again", "err", err)
+		}
 		if c.check(ctx, "read", err) {
 			continue
 		}

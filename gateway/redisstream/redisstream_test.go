@@ -1,7 +1,9 @@
 package redisstream_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -36,4 +38,55 @@ func TestStream(t *testing.T) {
 
 func BenchmarkStream(b *testing.B) {
 	streamtest.Bench(b, func(b *testing.B, o gateway.StreamOptions) func() gateway.Stream { return opener(b, o) })
+}
+
+// TestStreamKeyDeleted: if the stream key vanishes under running consumers
+// (FLUSHDB, an operator's DEL), they recreate their group and carry on.
+func TestStreamKeyDeleted(t *testing.T) {
+	t.Parallel()
+	url, prefix := testenv.RedisURL(t)
+	ro, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(ro)
+	defer client.Close()
+	name := prefix + "messages"
+	s, err := redisstream.New(client, redisstream.Config{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := make(chan string, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Consume(ctx, "router", "c1", func(ctx context.Context, d gateway.Delivery) error {
+		got <- d.Message.ID
+		return nil
+	})
+	m := gateway.Message{ID: "before", Portal: "web", PortalKind: "webform", PortalMessageID: "1", Text: "سلام"}
+	if err := s.Publish(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, got, "before")
+	if err := client.Del(ctx, name).Err(); err != nil {
+		t.Fatal(err)
+	}
+	m.ID = "after"
+	if err := s.Publish(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, got, "after")
+}
+
+func waitFor(t *testing.T, got <-chan string, want string) {
+	t.Helper()
+	select {
+	case id := <-got:
+		if id != want {
+			t.Fatalf("got %s, want %s", id, want)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("timed out waiting for %s", want)
+	}
 }

@@ -37,7 +37,12 @@ func TestOpenRejectsBadInput(t *testing.T) {
 	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), Config{BatchSize: -3}); err == nil {
 		t.Error("Open with a negative batch size succeeded")
 	}
-	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "missing-dir", "s.db"), Config{}); err == nil {
-		t.Error("Open in a missing directory succeeded")
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "s.db?mode=ro"), Config{}); err == nil {
+		t.Error("Open with a query string in the path succeeded")
 	}
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "data", "stream.db"), Config{})
+	if err != nil {
+		t.Fatalf("Open in a directory that does not exist yet: %v", err)
+	}
+	s.Close()
 }

@@ -23,6 +23,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -250,14 +252,23 @@ func (s *Stream) queryRow(ctx context.Context, tx *sql.Tx, q string, args ...any
 	return s.runner(tx).QueryRowContext(ctx, q, args...)
 }
 
-// Open opens (creating if needed) the stream stored at path, e.g.
-// data/stream.db. The file should not be shared with other stores.
+// Open opens the stream stored at path, e.g. data/stream.db, creating the
+// file and its directory if needed. The file should not be shared with other
+// stores. Open checks ctx only while it sets the file up.
 func Open(ctx context.Context, path string, cfg Config) (*Stream, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sqlitestream config: %w", err)
 	}
 	if path == "" {
 		return nil, errors.New("sqlitestream: path is required")
+	}
+	if strings.ContainsAny(path, "?#") {
+		// The driver would read what follows as connection parameters.
+		return nil, fmt.Errorf("sqlitestream: path %q must not contain ? or #", path)
+	}
+	// The zero-install runtime starts from an empty directory: create data/.
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("create directory for stream %s: %w", path, err)
 	}
 	cfg = cfg.withDefaults()
 	q := url.Values{}
