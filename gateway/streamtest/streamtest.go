@@ -8,7 +8,21 @@
 //
 // where open prepares fresh, isolated storage for one subtest and returns a
 // function that opens a new handle on that same storage each time it is
-// called. The suite closes every handle it opens.
+// called. The suite closes every handle it opens. A backend that can report
+// its length implements Lengther, so the suite can check MaxLen trimming.
+//
+// Bench measures publish+consume throughput the same way for every backend:
+//
+//	func BenchmarkStream(b *testing.B) { streamtest.Bench(b, openForBench) }
+//
+// Beyond the interface's doc comments, the suite pins down behaviour the
+// workers rely on: a group created after messages were published still gets
+// them; a replayed dead letter goes only to the group that dead-lettered it;
+// a consumer whose lease ran out cannot dead-letter or retry a delivery
+// another consumer now owns; a handler that returns because its context was
+// cancelled is neither acknowledged nor counted as a failure; a panicking
+// handler is a failed attempt; trimming never removes an entry some group
+// has not acknowledged.
 package streamtest
 
 import (
