@@ -418,6 +418,13 @@ func (c *consumerLoop) handle(ctx context.Context, e entry) {
 		c.deadLetter(e, "undecodable entry: "+err.Error())
 		return
 	}
+	if e.attempt > s.opts.MaxAttempts {
+		// Every earlier delivery was abandoned (consumer crashed or hung):
+		// a message that kills its consumers must not circulate forever.
+		c.log.Warn("message dead-lettered after abandoned deliveries", "message", m.ID, "attempt", e.attempt)
+		c.deadLetter(e, abandonedReason(e.attempt-1))
+		return
+	}
 	err := call(ctx, c.h, gateway.Delivery{Message: m, Attempt: e.attempt})
 	switch {
 	case err == nil:
@@ -433,6 +440,10 @@ func (c *consumerLoop) handle(ctx context.Context, e entry) {
 			c.log.Warn("schedule retry; the claim timeout will bring it back", "entry", e.id, "err", err)
 		}
 	}
+}
+
+func abandonedReason(n int) string {
+	return fmt.Sprintf("abandoned: %d deliveries were never finished (consumer crashed, hung or timed out)", n)
 }
 
 // call runs h, turning a panic into an error so one bad message cannot take

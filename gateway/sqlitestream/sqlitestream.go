@@ -493,6 +493,13 @@ func (s *Stream) handle(ctx context.Context, log *slog.Logger, h gateway.Handler
 		// Cannot happen for entries Publish wrote; keep it for an operator.
 		return outcome{kind: dead, e: e, reason: "undecodable entry: " + err.Error()}, true
 	}
+	if e.attempts > s.opts.MaxAttempts {
+		// Every earlier delivery was abandoned (consumer crashed or hung):
+		// a message that kills its consumers must not circulate forever.
+		log.Warn("message dead-lettered after abandoned deliveries", "message", m.ID, "attempt", e.attempts)
+		return outcome{kind: dead, e: e, reason: fmt.Sprintf(
+			"abandoned: %d deliveries were never finished (consumer crashed, hung or timed out)", e.attempts-1)}, true
+	}
 	err := call(ctx, h, gateway.Delivery{Message: m, Attempt: e.attempts})
 	switch {
 	case err == nil:

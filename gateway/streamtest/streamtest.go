@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("CrashedConsumerHung", func(t *testing.T) { t.Parallel(); testCrash(t, open, false) })
 	t.Run("CrashedConsumerClosed", func(t *testing.T) { t.Parallel(); testCrash(t, open, true) })
 	t.Run("StaleOutcomeIgnored", func(t *testing.T) { t.Parallel(); testStaleOutcome(t, open) })
+	t.Run("PoisonDeadLettered", func(t *testing.T) { t.Parallel(); testPoison(t, open) })
 	t.Run("Durable", func(t *testing.T) { t.Parallel(); testDurable(t, open) })
 	t.Run("ConsumeCancel", func(t *testing.T) { t.Parallel(); testConsumeCancel(t, open) })
 	t.Run("PublishCancelled", func(t *testing.T) { t.Parallel(); testPublishCancelled(t, open) })
@@ -846,6 +847,59 @@ func testStaleOutcome(t *testing.T, open Opener) {
 		default:
 			return
 		}
+	}
+}
+
+// testPoison: a message whose every delivery is abandoned (it hangs or
+// kills its consumer) is dead-lettered once MaxAttempts deliveries were
+// abandoned, instead of circulating forever.
+func testPoison(t *testing.T, open Opener) {
+	opts := baseOptions
+	opts.MaxAttempts = 2
+	open1 := open(t, opts)
+	m := message("poison")
+	hang := func(took chan<- int) gateway.Handler {
+		return func(ctx context.Context, d gateway.Delivery) error {
+			took <- d.Attempt
+			<-ctx.Done()
+			return ctx.Err()
+		}
+	}
+	s1, _ := handle(t, open1)
+	took1 := make(chan int, 1)
+	consume(t, s1, "router", "w1", hang(took1))
+	publish(t, s1, m)
+	recv(t, took1, "the first delivery")
+	s2, _ := handle(t, open1)
+	took2 := make(chan int, 1)
+	consume(t, s2, "router", "w2", hang(took2))
+	if n := recv(t, took2, "the second delivery"); n != 2 {
+		t.Errorf("second delivery has Attempt %d, want 2", n)
+	}
+	s3, _ := handle(t, open1)
+	got3 := make(chan gateway.Delivery, 10)
+	b := newBarriers("router")
+	consume(t, s3, "router", "w3", b.wrap("router", func(ctx context.Context, d gateway.Delivery) error {
+		got3 <- d
+		return nil
+	}))
+	var dl gateway.DeadLetter
+	until(t, "the abandoned message in DeadLetters", func() bool {
+		var ok bool
+		dl, ok = findDead(deadLetters(t, s3), m.ID)
+		return ok
+	})
+	if dl.Attempts < opts.MaxAttempts {
+		t.Errorf("dead letter Attempts %d, want at least %d", dl.Attempts, opts.MaxAttempts)
+	}
+	if dl.Reason == "" {
+		t.Error("dead letter has no reason")
+	}
+	b.pass(t, s3)
+	select {
+	case d := <-got3:
+		t.Errorf("a third consumer got the message (attempt %d) though MaxAttempts %d deliveries were used up", d.Attempt, opts.MaxAttempts)
+	default:
 	}
 }
 
