@@ -90,6 +90,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	started   bool
+	closed    bool
 	cancel    context.CancelFunc
 	done      chan struct{}
 	connected bool

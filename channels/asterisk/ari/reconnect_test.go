@@ -2,6 +2,7 @@ package ari_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -144,6 +145,10 @@ func TestCloseAndConnectTwice(t *testing.T) {
 		t.Fatal("second Connect accepted")
 	}
 	must(t, h.c.Close())
+	must(t, h.c.Close()) // idempotent
+	if err := h.c.Connect(h.ctx); !errors.Is(err, ari.ErrClosed) {
+		t.Fatalf("connect after close: %v", err)
+	}
 	h.srv.Wait("socket closed", func() bool { return h.srv.Connections() == 0 })
 	for range h.c.Events() {
 	}

@@ -33,6 +33,10 @@ func (c *Client) Events() <-chan Event { return c.events }
 // the first connection.
 func (c *Client) Connect(ctx context.Context) error {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
 	if c.started {
 		c.mu.Unlock()
 		return errors.New("ari: connect called twice")
@@ -69,6 +73,11 @@ func (c *Client) Connect(ctx context.Context) error {
 // Close stops the WebSocket and closes Events. REST calls keep working.
 func (c *Client) Close() error {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
 	if !c.started {
 		c.started = true
 		c.mu.Unlock()

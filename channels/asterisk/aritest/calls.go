@@ -1,6 +1,7 @@
 package aritest
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
@@ -21,18 +22,43 @@ func (c *Call) ID() string { return c.id }
 // (as in Asterisk, where Stasis() fails otherwise); if not, the test fails.
 func (s *Server) NewCall(callerNumber string, args ...string) *Call {
 	s.t.Helper()
+	return s.NewCallFrom(Incoming{CallerNumber: callerNumber, Args: args})
+}
+
+// Incoming describes an incoming call for NewCallFrom. Zero fields get
+// NewCall's defaults.
+type Incoming struct {
+	CallerNumber string
+	CallerName   string
+	Exten        string // dialed number; default "137"
+	Context      string // default "from-trunk"
+	Language     string // default Config.Language
+	Trunk        string // channel name prefix; default "PJSIP/trunk"
+	Args         []string
+	Vars         map[string]string // channel variables set by the dialplan
+}
+
+// NewCallFrom is NewCall with every detail chosen.
+func (s *Server) NewCallFrom(in Incoming) *Call {
+	s.t.Helper()
 	s.mu.Lock()
 	defer func() {
 		s.touch()
 		s.mu.Unlock()
 	}()
 	if !s.registered(s.cfg.App) {
-		s.t.Errorf("aritest: NewCall(%s): no WebSocket registered for app %q; Stasis() would fail", callerNumber, s.cfg.App)
+		s.t.Errorf("aritest: NewCall(%s): no WebSocket registered for app %q; Stasis() would fail", in.CallerNumber, s.cfg.App)
 	}
-	ch := s.newChannel("PJSIP/trunk")
+	trunk := cmp.Or(in.Trunk, "PJSIP/trunk")
+	ch := s.newChannel(trunk)
 	ch.state = "Ring"
-	ch.callerNum = callerNumber
-	ch.context, ch.exten, ch.priority = "from-trunk", "137", 2
+	ch.callerNum, ch.callerName = in.CallerNumber, in.CallerName
+	ch.context, ch.exten, ch.priority = cmp.Or(in.Context, "from-trunk"), cmp.Or(in.Exten, "137"), 2
+	ch.language = cmp.Or(in.Language, ch.language)
+	for k, v := range in.Vars {
+		ch.vars[k] = v
+	}
+	args := in.Args
 	if args == nil {
 		args = []string{}
 	}
@@ -122,6 +148,7 @@ func (c *Call) Answer() {
 		}
 		ch.dialing = false
 		ch.state = "Up"
+		s.chEvent(ch, "ChannelStateChange", nil)
 		s.emit(ch.app, "Dial", ch.id, s.dialFields(ch, "ANSWER"))
 		if ch.app != "" {
 			ch.inApp = true

@@ -269,6 +269,7 @@ func (s *Server) startDial(ch *channel) {
 	ch.dialing = true
 	s.emit(ch.app, "Dial", ch.id, s.dialFields(ch, ""))
 	ch.state = "Ringing"
+	s.chEvent(ch, "ChannelStateChange", nil)
 	s.emit(ch.app, "Dial", ch.id, s.dialFields(ch, "RINGING"))
 	s.originated = append(s.originated, ch.id)
 }

@@ -57,8 +57,15 @@ func TestScenarioRaw(t *testing.T) {
 	if !s.Registered("dargah") || !s.Registered("queue") || s.Registered("other") {
 		t.Fatal("apps not registered from a comma list")
 	}
-	call := s.NewCall("0915", "x")
+	call := s.NewCallFrom(Incoming{CallerNumber: "0915", CallerName: "Reza", Exten: "1888", Language: "ar", Args: []string{"x"}, Vars: map[string]string{"DID": "1888"}})
 	ss := ws.next("StasisStart")
+	chm := ss["channel"].(map[string]any)
+	if chm["language"] != "ar" || chm["caller"].(map[string]any)["name"] != "Reza" || chm["dialplan"].(map[string]any)["exten"] != "1888" {
+		t.Fatalf("incoming channel %v", chm)
+	}
+	if v := call.State().Vars["DID"]; v != "1888" {
+		t.Fatalf("vars %v", call.State().Vars)
+	}
 	if ss["channel"].(map[string]any)["id"] != call.ID() || ss["asterisk_id"] != s.AsteriskID() {
 		t.Fatalf("StasisStart %v", ss)
 	}
