@@ -43,7 +43,7 @@ type Config struct {
 	// those of channels and bridges the app owns.
 	SubscribeAll bool
 	// HTTPClient is used for REST calls and the WebSocket handshake.
-	// Default: a client with a 30 s timeout.
+	// Default: a client with its own transport and a 30 s timeout.
 	HTTPClient *http.Client
 	// Logger gets request/response lines at debug level and connection
 	// changes at info/warn. Default: discard.
@@ -109,7 +109,12 @@ func New(cfg Config) (*Client, error) {
 		u.Path += "/ari"
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+		// An own transport, not http.DefaultTransport: its pool is shared
+		// process-wide, and anything calling CloseIdleConnections on it
+		// (httptest.Server.Close does) would break our requests.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 16 // ARI calls come in bursts per call
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

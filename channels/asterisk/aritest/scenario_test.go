@@ -22,7 +22,7 @@ func dialRaw(t *testing.T, s *Server, apps string) *rawClient {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	u := strings.Replace(s.URL(), "http://", "ws://", 1) + "/ari/events?app=" + apps + "&api_key=dargah:secret"
-	conn, _, err := websocket.Dial(ctx, u, nil)
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: s.HTTPClient()})
 	if err != nil {
 		t.Fatal(err)
 	}

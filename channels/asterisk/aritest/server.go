@@ -174,6 +174,10 @@ func (s *Server) reset() {
 // URL is the base URL to give the client (http://127.0.0.1:PORT).
 func (s *Server) URL() string { return s.hs.URL }
 
+// HTTPClient is a client bound to this server (its own transport, closed
+// with the server), for tests that talk to the double directly.
+func (s *Server) HTTPClient() *http.Client { return s.hs.Client() }
+
 // App, Username and Password are the configured credentials.
 func (s *Server) App() string      { return s.cfg.App }
 func (s *Server) Username() string { return s.cfg.Username }

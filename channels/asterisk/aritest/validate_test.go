@@ -40,7 +40,7 @@ func do(t *testing.T, s *Server, method, path, body string) (int, string) {
 		t.Fatal(err)
 	}
 	req.SetBasicAuth(s.Username(), s.Password())
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestValidatorAccepts(t *testing.T) {
 func TestAuthRequired(t *testing.T) {
 	t.Parallel()
 	s := New(t, Config{})
-	resp, err := http.Get(s.URL() + "/ari/channels")
+	resp, err := s.HTTPClient().Get(s.URL() + "/ari/channels")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestAuthRequired(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	resp, err = http.Get(s.URL() + "/ari/channels?api_key=dargah:wrong")
+	resp, err = s.HTTPClient().Get(s.URL() + "/ari/channels?api_key=dargah:wrong")
 	if err != nil {
 		t.Fatal(err)
 	}
