@@ -160,6 +160,7 @@ type Error struct {
 	Path    string
 }
 
+// Error implements error: "ari: METHOD PATH: STATUS message".
 func (e *Error) Error() string {
 	return fmt.Sprintf("ari: %s %s: %d %s", e.Method, e.Path, e.Status, e.Message)
 }

@@ -178,9 +178,13 @@ func (s *Server) URL() string { return s.hs.URL }
 // with the server), for tests that talk to the double directly.
 func (s *Server) HTTPClient() *http.Client { return s.hs.Client() }
 
-// App, Username and Password are the configured credentials.
-func (s *Server) App() string      { return s.cfg.App }
+// App is the Stasis app NewCall delivers to.
+func (s *Server) App() string { return s.cfg.App }
+
+// Username is the ARI user the server accepts.
 func (s *Server) Username() string { return s.cfg.Username }
+
+// Password is that user's password.
 func (s *Server) Password() string { return s.cfg.Password }
 
 // AsteriskID is the entity id events carry.

@@ -22,6 +22,7 @@ type Violation struct {
 	Status int // what the double answered
 }
 
+// String describes the violation for a test failure message.
 func (v Violation) String() string {
 	q := ""
 	if v.Query != "" {
