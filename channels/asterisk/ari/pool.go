@@ -49,28 +49,58 @@ func NewPool(clients ...*Client) (*Pool, error) {
 }
 
 // Connect connects every client (see Client.Connect) and starts fanning in
-// their events. If one fails, those already connected are closed and the
-// error names the server.
+// their events. If one fails, every client is closed and the error names
+// the server. Use Start when some servers may be down at startup.
 func (p *Pool) Connect(ctx context.Context) error {
-	p.mu.Lock()
-	if p.started {
-		p.mu.Unlock()
-		return errors.New("ari: pool: connect called twice")
+	if err := p.begin(); err != nil {
+		return err
 	}
-	p.started = true
-	p.mu.Unlock()
 	for i, c := range p.clients {
 		if err := c.Connect(ctx); err != nil {
-			for _, d := range p.clients[:i] {
-				_ = d.Close()
+			for j, d := range p.clients {
+				if j != i {
+					_ = d.Close()
+				}
 			}
-			for _, d := range p.clients[i+1:] {
+			close(p.events)
+			return fmt.Errorf("ari: pool: server %s: %w", c.Name(), err)
+		}
+	}
+	p.fanIn()
+	return nil
+}
+
+// Start starts every client in the background (see Client.Start): each
+// server's Connected arrives on Events when it comes up, and Pick skips
+// servers that are down.
+func (p *Pool) Start() error {
+	if err := p.begin(); err != nil {
+		return err
+	}
+	for _, c := range p.clients {
+		if err := c.Start(); err != nil {
+			for _, d := range p.clients {
 				_ = d.Close()
 			}
 			close(p.events)
 			return fmt.Errorf("ari: pool: server %s: %w", c.Name(), err)
 		}
 	}
+	p.fanIn()
+	return nil
+}
+
+func (p *Pool) begin() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started {
+		return errors.New("ari: pool: already started")
+	}
+	p.started = true
+	return nil
+}
+
+func (p *Pool) fanIn() {
 	for _, c := range p.clients {
 		p.wg.Add(1)
 		go p.forward(c)
@@ -79,7 +109,6 @@ func (p *Pool) Connect(ctx context.Context) error {
 		p.wg.Wait()
 		close(p.events)
 	}()
-	return nil
 }
 
 // Events is the merged event stream; Event.Base().Server tells the

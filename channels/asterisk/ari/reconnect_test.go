@@ -274,3 +274,44 @@ func TestPool(t *testing.T) {
 	for range p.Events() {
 	}
 }
+
+// TestStartWhileServerDown: Start returns at once; Connected arrives when
+// Asterisk comes up, and a pool keeps serving from the servers that are up.
+func TestStartWhileServerDown(t *testing.T) {
+	t.Parallel()
+	up := aritest.New(t, aritest.Config{SystemName: "up"})
+	down := aritest.New(t, aritest.Config{SystemName: "down"})
+	down.SetUnavailable(true)
+	mk := func(s *aritest.Server, name string) *ari.Client {
+		c, err := ari.New(ari.Config{URL: s.URL(), Username: s.Username(), Password: s.Password(), App: s.App(), Name: name,
+			ReconnectMin: time.Millisecond, ReconnectMax: 5 * time.Millisecond})
+		must(t, err)
+		return c
+	}
+	cu, cd := mk(up, "up"), mk(down, "down")
+	p, err := ari.NewPool(cu, cd)
+	must(t, err)
+	must(t, p.Start())
+	t.Cleanup(func() { _ = p.Close() })
+	if err := p.Start(); err == nil {
+		t.Fatal("second Start accepted")
+	}
+	ev := collect(p.Events())
+	c := waitEvent[*ari.Connected](t, ev, nil)
+	if c.Server != "up" {
+		t.Fatalf("first connected %s", c.Server)
+	}
+	for range 4 {
+		if p.Pick() != cu {
+			t.Fatal("Pick chose a server that is down")
+		}
+	}
+	call := up.NewCall("0917")
+	waitEvent(t, ev, onChannel[*ari.StasisStart](call.ID()))
+	down.Wait("refused handshakes", func() bool { return len(down.Requests()) >= 2 })
+	down.SetUnavailable(false)
+	c = waitEvent[*ari.Connected](t, ev, nil)
+	if c.Server != "down" || !cd.Connected() {
+		t.Fatalf("second connected %s", c.Server)
+	}
+}

@@ -58,7 +58,7 @@ func (c *Client) Connect(ctx context.Context) error {
 		}
 	}()
 
-	conn, _, err := c.dialUntil(dctx)
+	conn, _, err := c.dialUntil(dctx, true)
 	if err != nil {
 		cancel()
 		close(c.done)
@@ -67,6 +67,39 @@ func (c *Client) Connect(ctx context.Context) error {
 	}
 	c.emit(life, &Connected{EventBase: c.localBase(TypeConnected)})
 	go c.run(life, conn)
+	return nil
+}
+
+// Start is Connect without waiting: the socket is dialed (and redialed)
+// in the background until Close, and Connected arrives on Events once it
+// is up. Use it when Asterisk may be down at startup. Unlike Connect, bad
+// credentials are retried too (and logged), since they may be fixed
+// server-side.
+func (c *Client) Start() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.started {
+		c.mu.Unlock()
+		return errors.New("ari: start called twice")
+	}
+	c.started = true
+	life, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.done = make(chan struct{})
+	c.mu.Unlock()
+	go func() {
+		conn, _, err := c.dialUntil(life, false)
+		if err != nil {
+			close(c.events)
+			close(c.done)
+			return
+		}
+		c.emit(life, &Connected{EventBase: c.localBase(TypeConnected)})
+		c.run(life, conn)
+	}()
 	return nil
 }
 
@@ -126,7 +159,7 @@ func (c *Client) run(ctx context.Context, conn *websocket.Conn) {
 		c.log.Warn("ari event socket dropped; reconnecting", "err", err)
 		c.emit(ctx, &Disconnected{EventBase: c.localBase(TypeDisconnected), Err: err})
 		var attempts int
-		conn, attempts, err = c.dialUntil(ctx)
+		conn, attempts, err = c.dialUntil(ctx, false)
 		if err != nil {
 			return
 		}
@@ -197,20 +230,24 @@ func (c *Client) emit(ctx context.Context, ev Event) bool {
 	}
 }
 
-// dialUntil dials with exponential backoff and full jitter until it
-// succeeds, ctx ends, or Asterisk refuses the credentials.
-func (c *Client) dialUntil(ctx context.Context) (*websocket.Conn, int, error) {
+// dialUntil dials with exponential backoff and jitter until it succeeds
+// or ctx ends; with failFast, a 401 (bad credentials) ends it at once.
+func (c *Client) dialUntil(ctx context.Context, failFast bool) (*websocket.Conn, int, error) {
 	for attempt := 1; ; attempt++ {
 		conn, err := c.dial(ctx)
 		if err == nil {
 			c.setConnected(true)
 			return conn, attempt, nil
 		}
-		if IsUnauthorized(err) {
+		if failFast && IsUnauthorized(err) {
 			return nil, attempt, err
 		}
 		d := c.backoff(attempt)
-		c.log.Debug("ari dial failed", "attempt", attempt, "retry_in", d, "err", err)
+		if attempt == 1 || attempt%10 == 0 || IsUnauthorized(err) {
+			c.log.Warn("ari dial failed", "attempt", attempt, "retry_in", d, "err", err)
+		} else {
+			c.log.Debug("ari dial failed", "attempt", attempt, "retry_in", d, "err", err)
+		}
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
