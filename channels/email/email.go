@@ -27,21 +27,21 @@
 //
 // Config:
 //
-//	- name: email-137
-//	  type: email
-//	  imap: imap.example.ir:993
-//	  smtp: smtp.example.ir:587
-//	  username: 137@example.ir
-//	  password_env: DARGAH_EMAIL_PASSWORD
-//	  tls: implicit          # IMAP: implicit|starttls|none (none only on loopback)
-//	  smtp_tls: starttls     # defaults to tls
-//	  from: "سامانه ۱۳۷ <137@example.ir>"
-//	  folder: INBOX
-//	  processed_folder: ""   # empty: flag \Seen + $Dargah instead of moving
-//	  max_message_bytes: 26214400
-//	  max_attachment_bytes: 10485760
-//	  rate_per_sender: 20    # mails per sender per hour
-//	  poll_interval: 1m      # only when the server lacks IDLE
+//   - name: email-137
+//     type: email
+//     imap: imap.example.ir:993
+//     smtp: smtp.example.ir:587
+//     username: 137@example.ir
+//     password_env: DARGAH_EMAIL_PASSWORD
+//     tls: implicit          # IMAP: implicit|starttls|none (none only on loopback)
+//     smtp_tls: starttls     # defaults to tls
+//     from: "سامانه ۱۳۷ <137@example.ir>"
+//     folder: INBOX
+//     processed_folder: ""   # empty: flag \Seen + $Dargah instead of moving
+//     max_message_bytes: 26214400
+//     max_attachment_bytes: 10485760
+//     rate_per_sender: 20    # mails per sender per hour
+//     poll_interval: 1m      # only when the server lacks IDLE
 package email
 
 import (

@@ -189,10 +189,10 @@ func TestParseMalformed(t *testing.T) {
 		return s
 	}
 	for name, raw := range map[string]string{
-		"broken header":       "From a@b.c\r\nno colon here\r\n\r\nbody",
-		"multipart no parts":  "From: a@b.c\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\nno boundary ever\r\n",
-		"multipart unclosed":  "From: a@b.c\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain\r\n\r\nhalf",
-		"no boundary":         "From: a@b.c\r\nContent-Type: multipart/mixed\r\n\r\n--zz\r\n\r\nx\r\n--zz--\r\n",
+		"broken header":        "From a@b.c\r\nno colon here\r\n\r\nbody",
+		"multipart no parts":   "From: a@b.c\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\nno boundary ever\r\n",
+		"multipart unclosed":   "From: a@b.c\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain\r\n\r\nhalf",
+		"no boundary":          "From: a@b.c\r\nContent-Type: multipart/mixed\r\n\r\n--zz\r\n\r\nx\r\n--zz--\r\n",
 		"nesting beyond limit": nest(15),
 	} {
 		if _, err := Parse([]byte(raw), Limits{}); !errors.Is(err, ErrMalformed) {
@@ -207,19 +207,19 @@ func TestParseMalformed(t *testing.T) {
 func TestHTMLToText(t *testing.T) {
 	t.Parallel()
 	for in, out := range map[string]string{
-		"a<b>b</b>c":                                 "abc",
-		"<p>one</p><p>two</p>":                       "one\n\ntwo",
-		"x &lt; y &amp;&amp; <b>z</b>":               "x < y && z",
-		"5 < 6 and 7 > 3":                            "5 < 6 and 7 > 3",
-		"<a href='javascript:evil()'>click</a>":      "click",
-		"<a href=\"mailto:a@b.c\">a@b.c</a>":         "a@b.c",
-		"<pre>a\n  b</pre>":                         "a\n  b",
-		"<!-- hidden -->shown<style>.x{}</style>":    "shown",
-		"<SCRIPT>bad()</SCRIPT >ok":                  "ok",
-		"<img alt=\"نقشه\" src=x>":                   "نقشه",
+		"a<b>b</b>c":                                   "abc",
+		"<p>one</p><p>two</p>":                         "one\n\ntwo",
+		"x &lt; y &amp;&amp; <b>z</b>":                 "x < y && z",
+		"5 < 6 and 7 > 3":                              "5 < 6 and 7 > 3",
+		"<a href='javascript:evil()'>click</a>":        "click",
+		"<a href=\"mailto:a@b.c\">a@b.c</a>":           "a@b.c",
+		"<pre>a\n  b</pre>":                            "a\n  b",
+		"<!-- hidden -->shown<style>.x{}</style>":      "shown",
+		"<SCRIPT>bad()</SCRIPT >ok":                    "ok",
+		"<img alt=\"نقشه\" src=x>":                     "نقشه",
 		"<table><tr><td>a</td><td>b</td></tr></table>": "a b",
-		"<div title=\"a>b\">q</div>":                 "q",
-		"unterminated <b":                            "unterminated",
+		"<div title=\"a>b\">q</div>":                   "q",
+		"unterminated <b":                              "unterminated",
 	} {
 		if got := htmlToText(in); got != out {
 			t.Errorf("htmlToText(%q) = %q, want %q", in, got, out)
