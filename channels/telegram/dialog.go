@@ -225,7 +225,7 @@ func step(d dialog, ev event) (dialog, []reply, action) {
 	case stepComment:
 		r := d.Rating
 		d.Step, d.Rating = stepMenu, nil
-		if ev.Kind == evText && !isButton(ev.Text, "btn_back") && strings.TrimSpace(ev.Text) != "" && r != nil {
+		if ev.Kind == evText && !isAnyButton(ev.Text) && strings.TrimSpace(ev.Text) != "" && r != nil {
 			return d, []reply{say("comment_thanks", kbMenu)}, action{Kind: actSubmitRating, Code: r.Code, Rating: r.Rating, Text: ev.Text}
 		}
 		return menu(d, ev)
@@ -350,8 +350,11 @@ func phone(d dialog, ev event) (dialog, []reply, action) {
 	return d, []reply{say("ask_phone", kbPhone)}, action{}
 }
 
+// submit hands the draft over. No reply here: the router's decision (the
+// tracking code) is the confirmation, sent by Reply with the main menu; an
+// acknowledgement sent now could arrive after it.
 func submit(d dialog) (dialog, []reply, action) {
 	a := action{Kind: actSubmitRequest, Draft: d.Draft}
 	d.Step, d.Draft = stepMenu, draft{}
-	return d, []reply{say("submitted", kbMenu)}, a
+	return d, nil, a
 }

@@ -19,7 +19,10 @@ var errNotStarted = errors.New("telegram portal not started")
 
 // Reply implements channels.Replier: it sends the router's decision on a
 // message this portal submitted — the on-the-spot answer, or the tracking
-// code of the case it opened — and waits until Telegram accepted it.
+// code of the case it opened — with the main menu keyboard, and waits
+// until Telegram accepted it. The bot replies only here, never inline
+// after Submit: the pipeline calls Reply once the decision is recorded,
+// which survives a slow router or a restart of this instance.
 // Messages of other portals are ignored. Ratings were already thanked for
 // when the button was pressed and get no reply.
 func (b *Bot) Reply(ctx context.Context, to gateway.Message, r gateway.Receipt) error {
@@ -53,7 +56,8 @@ func (b *Bot) Reply(ctx context.Context, to gateway.Message, r gateway.Receipt) 
 	if code := r.Decision.TrackingCode; code != "" && !strings.Contains(text, code) {
 		text += "\n" + fmt.Sprintf(tr(lang, "tracking"), code)
 	}
-	if err := b.sendWait(ctx, chat, text, nil); err != nil {
+	// The dialog is back at the main menu once a message is submitted.
+	if err := b.sendWait(ctx, chat, text, b.markup(lang, kbMenu)); err != nil {
 		return fmt.Errorf("reply to message %s: %w", to.ID, err)
 	}
 	if err := b.env.KV.KVPut(ctx, sentKey, []byte("1"), seenTTL); err != nil {
@@ -173,12 +177,21 @@ func (b *Bot) render(lang string, r reply) string {
 		}
 		return fmt.Sprintf(tr(lang, "call"), b.cfg.PhoneNumber, hours)
 	case "too_big":
-		return fmt.Sprintf(tr(lang, "too_big"), strconv.FormatFloat(float64(b.cfg.MaxFileBytes)/(1<<20), 'f', -1, 64))
+		return fmt.Sprintf(tr(lang, "too_big"), sizeText(lang, b.cfg.MaxFileBytes))
 	}
 	if len(r.Args) > 0 {
 		return fmt.Sprintf(tr(lang, r.Key), r.Args...)
 	}
 	return tr(lang, r.Key)
+}
+
+// sizeText says a byte count in MB (or KB below one MB), one decimal at most.
+func sizeText(lang string, n int64) string {
+	unit, v := "mb", float64(n)/(1<<20)
+	if n < 1<<20 {
+		unit, v = "kb", float64(n)/(1<<10)
+	}
+	return fmt.Sprintf(tr(lang, unit), strconv.FormatFloat(float64(int64(v*10+0.5))/10, 'f', -1, 64))
 }
 
 func (b *Bot) markup(lang string, kb keyboard) any {

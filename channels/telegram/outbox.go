@@ -34,7 +34,18 @@ type pacer struct {
 }
 
 func newPacer(perChat time.Duration, perSecond int) *pacer {
-	return &pacer{perChat: perChat, spacing: time.Second / time.Duration(perSecond), nextChat: map[int64]time.Time{}, sweepEach: 1024}
+	// Round the spacing up: 30 × 33.33ms must not fit in one second.
+	spacing := (time.Second + time.Duration(perSecond) - 1) / time.Duration(perSecond)
+	return &pacer{perChat: perChat, spacing: spacing, nextChat: map[int64]time.Time{}, sweepEach: 1024}
+}
+
+// chatReady is the earliest time chat may be sent to. Waiting for it
+// before reserve keeps one throttled chat from pushing the shared
+// schedule into the future.
+func (p *pacer) chatReady(chat int64) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.nextChat[chat]
 }
 
 // reserve books the earliest slot at or after now for chat and returns it.
@@ -145,6 +156,9 @@ func (o *outbox) deliver(j *job) error {
 	backoff := o.backoff
 	var err error
 	for attempt := 1; attempt <= maxSendAttempts; attempt++ {
+		if err := sleepUntil(o.ctx, o.now, o.pace.chatReady(j.chat)); err != nil {
+			return err
+		}
 		at := o.pace.reserve(j.chat, o.now())
 		if err := sleepUntil(o.ctx, o.now, at); err != nil {
 			return err

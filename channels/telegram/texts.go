@@ -58,11 +58,6 @@ var texts = map[string]map[string]string{
 		"ar": "يُقبل رقمك أنت فقط؛ الرجاء الضغط على «إرسال رقمي».",
 		"en": "Only your own number is accepted; please press “Share my number”.",
 	},
-	"submitted": {
-		"fa": "درخواست شما دریافت شد و در حال ثبت است؛ کد پیگیری همین‌جا برایتان فرستاده می‌شود.",
-		"ar": "تم استلام طلبك وجارٍ تسجيله؛ سيصلك رمز المتابعة هنا.",
-		"en": "Your request was received and is being registered; the tracking code will be sent here.",
-	},
 	"cancelled": {"fa": "درخواست لغو شد.", "ar": "تم إلغاء الطلب.", "en": "Request cancelled."},
 	"ask_code": {
 		"fa": "کد پیگیری ۱۰ رقمی را بفرستید.",
@@ -118,10 +113,12 @@ var texts = map[string]map[string]string{
 		"en": "Unknown command. Please use the menu below.",
 	},
 	"too_big": {
-		"fa": "حجم فایل بیش از %s مگابایت است و دریافت نشد.",
-		"ar": "حجم الملف أكبر من %s ميغابايت ولم يُستلم.",
-		"en": "The file is larger than %s MB and was not received.",
+		"fa": "حجم فایل بیش از %s است و دریافت نشد.",
+		"ar": "حجم الملف أكبر من %s ولم يُستلم.",
+		"en": "The file is larger than %s and was not received.",
 	},
+	"mb": {"fa": "%s مگابایت", "ar": "%s ميغابايت", "en": "%s MB"},
+	"kb": {"fa": "%s کیلوبایت", "ar": "%s كيلوبايت", "en": "%s KB"},
 	"file_failed": {
 		"fa": "دریافت فایل ممکن نشد؛ لطفاً دوباره بفرستید.",
 		"ar": "تعذّر استلام الملف؛ الرجاء إعادة الإرسال.",
@@ -198,6 +195,17 @@ func isButton(text, key string) bool {
 		}
 	}
 	return false
+}
+
+// isAnyButton reports whether text is the label of any keyboard button.
+func isAnyButton(text string) bool {
+	for key := range texts {
+		if strings.HasPrefix(key, "btn_") && isButton(text, key) {
+			return true
+		}
+	}
+	_, isLang := langOfButton(text)
+	return isLang
 }
 
 // langOfButton returns the language whose button label text is.

@@ -73,6 +73,7 @@ type Server struct {
 	hookStop   chan struct{}
 	hookDone   chan struct{}
 	hookClient *http.Client
+	pollGen    int           // bumped by every getUpdates, to detect overlap
 	closed     chan struct{} // ends long polls on Close
 	closeOnce  sync.Once
 }
@@ -394,8 +395,20 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, p map[string
 	timeout, _ := intParam(p, "timeout")
 	deadline := time.NewTimer(time.Duration(timeout) * time.Second)
 	defer deadline.Stop()
+	s.mu.Lock()
+	s.pollGen++
+	gen := s.pollGen
+	s.notifyLocked()
+	s.mu.Unlock()
 	for {
 		s.mu.Lock()
+		if s.pollGen != gen {
+			// Like Telegram, a newer getUpdates ends an older long poll.
+			s.calls["getupdates-conflict"]++
+			s.mu.Unlock()
+			writeError(w, http.StatusConflict, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running", 0)
+			return
+		}
 		if s.hook.url != "" {
 			s.mu.Unlock()
 			writeError(w, http.StatusConflict, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first", 0)
@@ -821,7 +834,10 @@ func waitFor[T any](ctx context.Context, s *Server, cond func() (T, bool)) (T, e
 	}
 }
 
-// Calls reports how many times method was requested.
+// Calls reports how many times method was requested. Besides method
+// names it counts "getUpdates-conflict" (a long poll ended by a newer
+// one: two pollers at once), "webhook-ok", "webhook-failed" and
+// "file-download".
 func (s *Server) Calls(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
