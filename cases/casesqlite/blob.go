@@ -22,7 +22,7 @@ func (s *Store) AttachmentSave(ctx context.Context, a gateway.Attachment, data [
 		data = []byte{}
 	}
 	a.Size = int64(len(data))
-	res, err := s.w.ExecContext(ctx, `INSERT INTO attachments (id, content_type, filename, size, data, created_at)
+	res, err := s.exec(ctx, nil, `INSERT INTO attachments (id, content_type, filename, size, data, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		a.ID, a.ContentType, a.Filename, a.Size, data, now)
 	if err != nil {
@@ -38,7 +38,7 @@ func (s *Store) AttachmentSave(ctx context.Context, a gateway.Attachment, data [
 func (s *Store) AttachmentGet(ctx context.Context, id string) (gateway.Attachment, []byte, error) {
 	a := gateway.Attachment{ID: id}
 	var data []byte
-	err := s.r.QueryRowContext(ctx, `SELECT content_type, filename, size, data FROM attachments WHERE id = ?`, id).
+	err := s.readRow(ctx, `SELECT content_type, filename, size, data FROM attachments WHERE id = ?`, id).
 		Scan(&a.ContentType, &a.Filename, &a.Size, &data)
 	if err != nil {
 		return gateway.Attachment{}, nil, fmt.Errorf("get attachment %s: %w", id, translate(err, cases.ErrNotFound))
@@ -54,7 +54,7 @@ func (s *Store) AttachmentGet(ctx context.Context, id string) (gateway.Attachmen
 // deleted; readers never see them.
 func (s *Store) KVGet(ctx context.Context, key string) ([]byte, bool, error) {
 	var v []byte
-	err := s.r.QueryRowContext(ctx, `SELECT value FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`,
+	err := s.readRow(ctx, `SELECT value FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`,
 		key, s.clock()).Scan(&v)
 	if err == sql.ErrNoRows {
 		return nil, false, nil
@@ -81,7 +81,7 @@ func (s *Store) KVPut(ctx context.Context, key string, value []byte, ttl time.Du
 	if value == nil {
 		value = []byte{}
 	}
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)
+	if _, err := s.exec(ctx, nil, `INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
 		key, value, expires); err != nil {
 		return fmt.Errorf("kv put %s: %w", key, err)
@@ -91,7 +91,7 @@ func (s *Store) KVPut(ctx context.Context, key string, value []byte, ttl time.Du
 
 // KVDelete removes key; a missing key is not an error.
 func (s *Store) KVDelete(ctx context.Context, key string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM kv WHERE key = ?`, key); err != nil {
+	if _, err := s.exec(ctx, nil, `DELETE FROM kv WHERE key = ?`, key); err != nil {
 		return fmt.Errorf("kv delete %s: %w", key, err)
 	}
 	return nil

@@ -16,9 +16,6 @@ const caseCols = `id, tracking_code, status, service_code, portal, portal_kind, 
 	description, lat, long, address, language, attachments, rule, department, district,
 	escalation_level, due_at, answer, rating, outcome, opened_at, updated_at, closed_at`
 
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
 func scanCase(row scanner) (cases.Case, error) {
 	var c cases.Case
 	var lat, long sql.NullFloat64
@@ -49,7 +46,7 @@ func scanCase(row scanner) (cases.Case, error) {
 
 // CaseGetByTracking returns the case with that tracking code.
 func (s *Store) CaseGetByTracking(ctx context.Context, code string) (cases.Case, error) {
-	c, err := scanCase(s.r.QueryRowContext(ctx, `SELECT `+caseCols+` FROM cases WHERE tracking_code = ?`, code))
+	c, err := scanCase(s.readRow(ctx, `SELECT `+caseCols+` FROM cases WHERE tracking_code = ?`, code))
 	if err != nil {
 		return c, fmt.Errorf("get case %q: %w", code, translate(err, cases.ErrNotFound))
 	}
@@ -62,7 +59,7 @@ func (s *Store) CaseFindOpenByThread(ctx context.Context, portal, threadKey stri
 	if threadKey == "" {
 		return cases.Case{}, fmt.Errorf("find case in thread %s/%q: %w", portal, threadKey, cases.ErrNotFound)
 	}
-	c, err := scanCase(s.r.QueryRowContext(ctx, `SELECT `+caseCols+` FROM cases
+	c, err := scanCase(s.readRow(ctx, `SELECT `+caseCols+` FROM cases
 		WHERE portal = ? AND thread_key = ? AND status <> 'closed'
 		ORDER BY opened_at DESC, id DESC LIMIT 1`, portal, threadKey))
 	if err != nil {
@@ -74,7 +71,7 @@ func (s *Store) CaseFindOpenByThread(ctx context.Context, portal, threadKey stri
 // CaseEvents lists the timeline of a case, oldest first. An unknown case
 // has an empty timeline.
 func (s *Store) CaseEvents(ctx context.Context, caseID int64, publicOnly bool) ([]cases.Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, case_id, at, kind, actor, note, public, data FROM case_events
+	rows, err := s.readRows(ctx, `SELECT id, case_id, at, kind, actor, note, public, data FROM case_events
 		WHERE case_id = ? AND (public OR NOT ?) ORDER BY at, id`, caseID, publicOnly)
 	if err != nil {
 		return nil, fmt.Errorf("case %d events: %w", caseID, err)
@@ -182,7 +179,7 @@ func (s *Store) CaseAddEvent(ctx context.Context, caseID int64, ev cases.Event) 
 	if err != nil {
 		return ev, fmt.Errorf("add event to case %d: %w", caseID, err)
 	}
-	err = s.w.QueryRowContext(ctx, `INSERT INTO case_events (case_id, at, kind, actor, note, public, data)
+	err = s.writeRow(ctx, nil, `INSERT INTO case_events (case_id, at, kind, actor, note, public, data)
 		SELECT id, ?, ?, ?, ?, ?, ? FROM cases WHERE id = ? RETURNING id`,
 		at, ev.Kind, ev.Actor, ev.Note, ev.Public, data, caseID).Scan(&ev.ID)
 	if err != nil {
@@ -207,17 +204,17 @@ func (s *Store) CaseClose(ctx context.Context, caseID int64, outcome, actor stri
 	now := s.clock()
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var status cases.Status
-		if err := tx.QueryRowContext(ctx, `SELECT status FROM cases WHERE id = ?`, caseID).Scan(&status); err != nil {
+		if err := s.writeRow(ctx, tx, `SELECT status FROM cases WHERE id = ?`, caseID).Scan(&status); err != nil {
 			return translate(err, cases.ErrNotFound)
 		}
 		if status == cases.StatusClosed {
 			return fmt.Errorf("%w: already closed", cases.ErrConflict)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = 'closed', outcome = ?, closed_at = ?, updated_at = ?
+		if _, err := s.exec(ctx, tx, `UPDATE cases SET status = 'closed', outcome = ?, closed_at = ?, updated_at = ?
 			WHERE id = ?`, outcome, now, now, caseID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO case_events (case_id, at, kind, actor, note, public)
+		_, err := s.exec(ctx, tx, `INSERT INTO case_events (case_id, at, kind, actor, note, public)
 			VALUES (?, ?, 'closed', ?, ?, 1)`, caseID, now, actor, outcome)
 		return err
 	})

@@ -24,7 +24,7 @@ const maxCodeTries = 8
 const receiptCols = `id, portal, portal_message_id, status, outcome, rule, reply, service_code,
 	tracking_code, linked_tracking, accepted_at, decided_at`
 
-func scanReceipt(row *sql.Row) (gateway.Receipt, error) {
+func scanReceipt(row scanner) (gateway.Receipt, error) {
 	var r gateway.Receipt
 	var acceptedAt int64
 	var decidedAt sql.NullInt64
@@ -48,7 +48,7 @@ func (s *Store) MessageAccept(ctx context.Context, m gateway.Message) (gateway.R
 	}
 	now := s.clock()
 	// DO NOTHING without a target covers both the portal key and the id.
-	res, err := s.w.ExecContext(ctx, `INSERT INTO messages (id, portal, portal_message_id, payload, status, accepted_at)
+	res, err := s.exec(ctx, nil, `INSERT INTO messages (id, portal, portal_message_id, payload, status, accepted_at)
 		VALUES (?, ?, ?, ?, 'accepted', ?) ON CONFLICT DO NOTHING`,
 		m.ID, m.Portal, m.PortalMessageID, string(payload), now)
 	if err != nil {
@@ -71,7 +71,7 @@ func (s *Store) MessageAccept(ctx context.Context, m gateway.Message) (gateway.R
 
 // MessageGet returns the receipt of message id.
 func (s *Store) MessageGet(ctx context.Context, id string) (gateway.Receipt, error) {
-	r, err := scanReceipt(s.r.QueryRowContext(ctx, `SELECT `+receiptCols+` FROM messages WHERE id = ?`, id))
+	r, err := scanReceipt(s.readRow(ctx, `SELECT `+receiptCols+` FROM messages WHERE id = ?`, id))
 	if err != nil {
 		return r, fmt.Errorf("get message %s: %w", id, translate(err, gateway.ErrUnknownMessage))
 	}
@@ -80,7 +80,7 @@ func (s *Store) MessageGet(ctx context.Context, id string) (gateway.Receipt, err
 
 // MessageGetByPortalID finds a receipt by the portal's own id.
 func (s *Store) MessageGetByPortalID(ctx context.Context, portal, portalMessageID string) (gateway.Receipt, error) {
-	r, err := scanReceipt(s.r.QueryRowContext(ctx, `SELECT `+receiptCols+` FROM messages
+	r, err := scanReceipt(s.readRow(ctx, `SELECT `+receiptCols+` FROM messages
 		WHERE portal = ? AND portal_message_id = ?`, portal, portalMessageID))
 	if err != nil {
 		return r, fmt.Errorf("get message %s/%s: %w", portal, portalMessageID, translate(err, gateway.ErrUnknownMessage))
@@ -106,6 +106,24 @@ func fillCode(d *gateway.Decision, code string) {
 	}
 }
 
+// The statements of a deciding transaction; MessageDecide prepares them
+// before it takes the writer (see stmts.warm).
+const (
+	qDecideRead    = `SELECT payload, decided_at IS NOT NULL FROM messages WHERE id = ?`
+	qDecideReceipt = `SELECT ` + receiptCols + ` FROM messages WHERE id = ?`
+	qDecideSet     = `UPDATE messages SET status = 'decided', outcome = ?, rule = ?, reply = ?,
+		service_code = ?, tracking_code = ?, linked_tracking = ?, decided_at = ?
+		WHERE id = ? RETURNING ` + receiptCols
+	qCaseInsert = `INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind,
+			source_message_id, thread_key, contact_phone, contact_telegram_id, contact_email, contact_name,
+			contact_language, description, lat, long, address, language, attachments, rule, opened_at, updated_at)
+		VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tracking_code) DO NOTHING RETURNING id`
+	qCaseOpenedEvent  = `INSERT INTO case_events (case_id, at, kind, public, data) VALUES (?, ?, 'opened', 1, ?)`
+	qCaseTouch        = `UPDATE cases SET updated_at = ? WHERE tracking_code = ? RETURNING id`
+	qCaseMessageEvent = `INSERT INTO case_events (case_id, at, kind, note, public, data) VALUES (?, ?, 'message', ?, 1, ?)`
+)
+
 // MessageDecide records d for message id. OutcomeCaseOpened opens the
 // case in the same transaction; a LinkedTracking decision instead adds
 // the message to that case's timeline (unknown code: ErrNotFound).
@@ -119,17 +137,21 @@ func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision
 	if d.Outcome == gateway.OutcomeResolved && d.LinkedTracking == "" {
 		return s.decideResolved(ctx, id, d)
 	}
+	if err := s.ws.warm(ctx, qDecideRead, qDecideReceipt, qDecideSet, qCaseInsert, qCaseOpenedEvent,
+		qCaseTouch, qCaseMessageEvent); err != nil {
+		return gateway.Receipt{}, fmt.Errorf("decide message %s: prepare: %w", id, err)
+	}
 	var r gateway.Receipt
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var payload string
 		var decided bool
-		err := tx.QueryRowContext(ctx, `SELECT payload, decided_at IS NOT NULL FROM messages WHERE id = ?`, id).
+		err := s.writeRow(ctx, tx, qDecideRead, id).
 			Scan(&payload, &decided)
 		if err != nil {
 			return translate(err, gateway.ErrUnknownMessage)
 		}
 		if decided {
-			r, err = scanReceipt(tx.QueryRowContext(ctx, `SELECT `+receiptCols+` FROM messages WHERE id = ?`, id))
+			r, err = scanReceipt(s.writeRow(ctx, tx, qDecideReceipt, id))
 			return err
 		}
 		var m gateway.Message
@@ -147,9 +169,7 @@ func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision
 			return err
 		}
 		fillCode(&d, code)
-		r, err = scanReceipt(tx.QueryRowContext(ctx, `UPDATE messages SET status = 'decided', outcome = ?, rule = ?,
-			reply = ?, service_code = ?, tracking_code = ?, linked_tracking = ?, decided_at = ?
-			WHERE id = ? RETURNING `+receiptCols,
+		r, err = scanReceipt(s.writeRow(ctx, tx, qDecideSet,
 			d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, now, id))
 		return err
 	})
@@ -163,7 +183,7 @@ func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision
 // transaction, and a message decided before is left alone.
 func (s *Store) decideResolved(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
 	fillCode(&d, "")
-	r, err := scanReceipt(s.w.QueryRowContext(ctx, `UPDATE messages SET status = 'decided', outcome = ?, rule = ?,
+	r, err := scanReceipt(s.writeRow(ctx, nil, `UPDATE messages SET status = 'decided', outcome = ?, rule = ?,
 		reply = ?, service_code = ?, tracking_code = ?, linked_tracking = ?, decided_at = ?
 		WHERE id = ? AND decided_at IS NULL RETURNING `+receiptCols,
 		d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, s.clock(), id))
@@ -210,11 +230,7 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d g
 			return "", err
 		}
 		var caseID int64
-		err = tx.QueryRowContext(ctx, `INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind,
-				source_message_id, thread_key, contact_phone, contact_telegram_id, contact_email, contact_name,
-				contact_language, description, lat, long, address, language, attachments, rule, opened_at, updated_at)
-			VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tracking_code) DO NOTHING RETURNING id`,
+		err = s.writeRow(ctx, tx, qCaseInsert,
 			code, service, m.Portal, m.PortalKind, m.ID, m.ThreadKey, m.Contact.Phone, m.Contact.TelegramID,
 			m.Contact.Email, m.Contact.Name, m.Contact.Language, m.Text, lat, long, address, lang,
 			string(attsJSON), d.Rule, now, now).Scan(&caseID)
@@ -225,8 +241,7 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d g
 		if err != nil {
 			return "", fmt.Errorf("open case: %w", translate(err, err))
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO case_events (case_id, at, kind, public, data)
-			VALUES (?, ?, 'opened', 1, ?)`, caseID, now, string(data)); err != nil {
+		if _, err := s.exec(ctx, tx, qCaseOpenedEvent, caseID, now, string(data)); err != nil {
 			return "", fmt.Errorf("open case: add event: %w", err)
 		}
 		return code, nil
@@ -241,12 +256,11 @@ func (s *Store) linkMessage(ctx context.Context, tx *sql.Tx, m gateway.Message, 
 		return err
 	}
 	var caseID int64
-	err = tx.QueryRowContext(ctx, `UPDATE cases SET updated_at = ? WHERE tracking_code = ? RETURNING id`, now, code).Scan(&caseID)
+	err = s.writeRow(ctx, tx, qCaseTouch, now, code).Scan(&caseID)
 	if err != nil {
 		return fmt.Errorf("link to case %s: %w", code, translate(err, cases.ErrNotFound))
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO case_events (case_id, at, kind, note, public, data)
-		VALUES (?, ?, 'message', ?, 1, ?)`, caseID, now, m.Text, string(data)); err != nil {
+	if _, err := s.exec(ctx, tx, qCaseMessageEvent, caseID, now, m.Text, string(data)); err != nil {
 		return fmt.Errorf("link to case %s: add event: %w", code, err)
 	}
 	return nil
@@ -257,7 +271,7 @@ func (s *Store) MessagesUndecided(ctx context.Context, before time.Time, limit i
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT payload FROM messages WHERE status = 'accepted' AND accepted_at < ?
+	rows, err := s.readRows(ctx, `SELECT payload FROM messages WHERE status = 'accepted' AND accepted_at < ?
 		ORDER BY accepted_at, id LIMIT ?`, before.UnixNano(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list undecided messages: %w", err)
@@ -285,7 +299,7 @@ func (s *Store) MessagesUndecided(ctx context.Context, before time.Time, limit i
 // A decided message keeps its status: its decision stands, only the
 // reason is recorded.
 func (s *Store) MessageMarkDead(ctx context.Context, id, reason string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE messages SET dead_reason = ?,
+	res, err := s.exec(ctx, nil, `UPDATE messages SET dead_reason = ?,
 		status = CASE WHEN decided_at IS NULL THEN 'dead' ELSE status END WHERE id = ?`, reason, id)
 	if err != nil {
 		return fmt.Errorf("mark message %s dead: %w", id, err)

@@ -42,6 +42,8 @@ type Options struct {
 type Store struct {
 	w   *sql.DB // exactly one connection: the only writer
 	r   *sql.DB // readers
+	ws  *stmts  // prepared on w
+	rs  *stmts  // prepared on r
 	now func() time.Time
 	log *slog.Logger
 }
@@ -103,12 +105,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("casesqlite: open %s for reading: %w", path, err)
 	}
-	return &Store{w: w, r: r, now: opts.Now, log: opts.Logger}, nil
+	return &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r), now: opts.Now, log: opts.Logger}, nil
 }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
 }
 
 // clock returns the store's time as stored: UTC nanoseconds.
