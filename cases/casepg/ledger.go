@@ -25,12 +25,13 @@ const maxCodeTries = 8
 const receiptCols = `id, portal, portal_message_id, status, outcome, rule, reply, service_code,
 	tracking_code, linked_tracking, accepted_at, decided_at`
 
-func scanReceipt(row pgx.Row) (gateway.Receipt, error) {
+// scanReceipt scans receiptCols, then extra.
+func scanReceipt(row pgx.Row, extra ...any) (gateway.Receipt, error) {
 	var r gateway.Receipt
 	var decidedAt *time.Time
-	err := row.Scan(&r.MessageID, &r.Portal, &r.PortalMessageID, &r.Status, &r.Decision.Outcome,
+	err := row.Scan(append([]any{&r.MessageID, &r.Portal, &r.PortalMessageID, &r.Status, &r.Decision.Outcome,
 		&r.Decision.Rule, &r.Decision.Reply, &r.Decision.ServiceCode, &r.Decision.TrackingCode,
-		&r.Decision.LinkedTracking, &r.AcceptedAt, &decidedAt)
+		&r.Decision.LinkedTracking, &r.AcceptedAt, &decidedAt}, extra...)...)
 	r.AcceptedAt = r.AcceptedAt.UTC()
 	if decidedAt != nil {
 		r.DecidedAt = decidedAt.UTC()
@@ -111,9 +112,15 @@ func fillCode(d *gateway.Decision, code string) {
 
 // MessageDecide records d for message id. OutcomeCaseOpened opens the
 // case in the same transaction; a LinkedTracking decision instead adds
-// the message to that case's timeline (unknown code: ErrNotFound). The
-// message row is locked first, so concurrent decides of one message
-// serialize and all but the first find the first decision.
+// the message to that case's timeline (unknown code: ErrNotFound).
+//
+// Each decision is one statement, so one round trip and one implicit
+// transaction: its first step locks the message row (FOR UPDATE) only if
+// the message is still undecided, and every later step hangs off that
+// row. A concurrent decide of the same message waits on the lock, then
+// finds the message decided, changes nothing and returns the first
+// decision. The message itself is read before, without a lock: it never
+// changes after accept.
 func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
 	if err := checkDecision(d); err != nil {
 		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
@@ -121,45 +128,45 @@ func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision
 	if d.Outcome == gateway.OutcomeResolved && d.LinkedTracking == "" {
 		return s.decideResolved(ctx, id, d)
 	}
-	var r gateway.Receipt
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var payload []byte
-		var decided bool
-		err := tx.QueryRow(ctx, `SELECT payload, decided_at IS NOT NULL FROM messages WHERE id = $1 FOR UPDATE`, id).
-			Scan(&payload, &decided)
-		if err != nil {
-			return translate(err, gateway.ErrUnknownMessage)
-		}
-		if decided {
-			r, err = scanReceipt(tx.QueryRow(ctx, `SELECT `+receiptCols+` FROM messages WHERE id = $1`, id))
-			return err
-		}
-		var m gateway.Message
-		if err := json.Unmarshal(payload, &m); err != nil {
-			return fmt.Errorf("decode stored message: %w", err)
-		}
-		now := s.clock()
-		code := d.LinkedTracking
-		if code != "" {
-			err = s.linkMessage(ctx, tx, m, code, now)
-		} else {
-			code, err = s.openCase(ctx, tx, m, d, now)
-		}
-		if err != nil {
-			return err
-		}
-		fillCode(&d, code)
-		r, err = scanReceipt(tx.QueryRow(ctx, `UPDATE messages SET status = 'decided', outcome = $2, rule = $3,
-			reply = $4, service_code = $5, tracking_code = $6, linked_tracking = $7, decided_at = $8
-			WHERE id = $1 RETURNING `+receiptCols,
-			id, d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, now))
-		return err
-	})
+	var payload []byte
+	r, err := scanReceipt(s.pool.QueryRow(ctx, `SELECT `+receiptCols+`, payload FROM messages WHERE id = $1`, id), &payload)
+	if err != nil {
+		return r, fmt.Errorf("decide message %s: %w", id, translate(err, gateway.ErrUnknownMessage))
+	}
+	if r.Status == gateway.StatusDecided {
+		return r, nil
+	}
+	var m gateway.Message
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return gateway.Receipt{}, fmt.Errorf("decide message %s: decode stored message: %w", id, err)
+	}
+	if d.LinkedTracking != "" {
+		r, err = s.decideLinked(ctx, m, d)
+	} else {
+		r, err = s.decideOpen(ctx, m, d)
+	}
 	if err != nil {
 		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
 	}
 	return r, nil
 }
+
+// lockUndecided is the first step of a deciding statement: the message
+// row, locked, or no row when it is decided (also after waiting for a
+// concurrent decide to commit, which PostgreSQL re-checks).
+const lockUndecided = `m AS (SELECT id FROM messages WHERE id = $1 AND decided_at IS NULL FOR UPDATE)`
+
+// setDecided is the last step: record the decision on the row m locked,
+// for each row of c (the case opened or linked). Parameters $1 (message
+// id) and $2…$9 are the decision.
+const setDecided = `u AS (UPDATE messages SET status = 'decided', outcome = $2, rule = $3, reply = $4,
+	service_code = $5, tracking_code = $6, linked_tracking = $7, decided_at = $8
+	FROM c WHERE messages.id = $1 RETURNING ` + receiptColsQualified + `)
+	SELECT * FROM u`
+
+const receiptColsQualified = `messages.id, messages.portal, messages.portal_message_id, messages.status,
+	messages.outcome, messages.rule, messages.reply, messages.service_code, messages.tracking_code,
+	messages.linked_tracking, messages.accepted_at, messages.decided_at`
 
 // decideResolved needs no case, so one conditional UPDATE is the whole
 // transaction: a concurrent decide waits on the row lock, then finds the
@@ -179,9 +186,9 @@ func (s *Store) decideResolved(ctx context.Context, id string, d gateway.Decisio
 	return r, nil
 }
 
-// openCase inserts the case for m and its "opened" event, retrying on a
-// tracking code collision, and returns the code.
-func (s *Store) openCase(ctx context.Context, tx pgx.Tx, m gateway.Message, d gateway.Decision, now time.Time) (string, error) {
+// decideOpen opens the case for m with its "opened" event and records d,
+// in one statement, retrying on a tracking code collision.
+func (s *Store) decideOpen(ctx context.Context, m gateway.Message, d gateway.Decision) (gateway.Receipt, error) {
 	service := d.ServiceCode
 	if service == "" {
 		service = m.ServiceCode
@@ -201,55 +208,71 @@ func (s *Store) openCase(ctx context.Context, tx pgx.Tx, m gateway.Message, d ga
 	}
 	data, err := json.Marshal(map[string]string{"message_id": m.ID, "rule": d.Rule})
 	if err != nil {
-		return "", err
+		return gateway.Receipt{}, err
 	}
 	for range maxCodeTries {
 		code, err := cases.NewTrackingCode()
 		if err != nil {
-			return "", err
+			return gateway.Receipt{}, err
 		}
-		// The event rides in the same statement: one round trip for both.
-		var caseID int64
-		err = tx.QueryRow(ctx, `WITH c AS (
-			INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind, source_message_id,
-				thread_key, contact_phone, contact_telegram_id, contact_email, contact_name, contact_language,
-				description, lat, long, address, language, attachments, rule, opened_at, updated_at)
-			VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)
-			ON CONFLICT (tracking_code) DO NOTHING
-			RETURNING id)
-			INSERT INTO case_events (case_id, at, kind, public, data)
-			SELECT id, $19, 'opened', true, $20 FROM c RETURNING case_id`,
-			code, service, m.Portal, m.PortalKind, m.ID, m.ThreadKey, m.Contact.Phone, m.Contact.TelegramID,
-			m.Contact.Email, m.Contact.Name, m.Contact.Language, m.Text, lat, long, address, lang, atts,
-			d.Rule, now, string(data)).Scan(&caseID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			s.log.Warn("tracking code collision, retrying", "message", m.ID)
-			continue
+		dd := d
+		fillCode(&dd, code)
+		now := s.clock()
+		r, err := scanReceipt(s.pool.QueryRow(ctx, `WITH `+lockUndecided+`,
+			c AS (INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind, source_message_id,
+					thread_key, contact_phone, contact_telegram_id, contact_email, contact_name, contact_language,
+					description, lat, long, address, language, attachments, rule, opened_at, updated_at)
+				SELECT $6, 'open', $9, $10, $11, m.id, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $3, $8, $8
+				FROM m
+				ON CONFLICT (tracking_code) DO NOTHING
+				RETURNING id),
+			e AS (INSERT INTO case_events (case_id, at, kind, public, data)
+				SELECT id, $8, 'opened', true, $24 FROM c),
+			`+setDecided,
+			m.ID, dd.Outcome, dd.Rule, dd.Reply, dd.ServiceCode, dd.TrackingCode, dd.LinkedTracking, now,
+			service, m.Portal, m.PortalKind, m.ThreadKey, m.Contact.Phone, m.Contact.TelegramID, m.Contact.Email,
+			m.Contact.Name, m.Contact.Language, m.Text, lat, long, address, lang, atts, string(data)))
+		if err == nil {
+			return r, nil
 		}
-		if err != nil {
-			return "", fmt.Errorf("open case: %w", translate(err, err))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return gateway.Receipt{}, fmt.Errorf("open case: %w", translate(err, err))
 		}
-		return code, nil
+		// Nothing happened: decided meanwhile, or the code was taken.
+		if r, err := s.MessageGet(ctx, m.ID); err != nil || r.Status == gateway.StatusDecided {
+			return r, err
+		}
+		s.log.Warn("tracking code collision, retrying", "message", m.ID)
 	}
-	return "", fmt.Errorf("open case: %w: no free tracking code in %d tries", cases.ErrConflict, maxCodeTries)
+	return gateway.Receipt{}, fmt.Errorf("open case: %w: no free tracking code in %d tries", cases.ErrConflict, maxCodeTries)
 }
 
-// linkMessage adds m to the timeline of the case with tracking code code.
-func (s *Store) linkMessage(ctx context.Context, tx pgx.Tx, m gateway.Message, code string, now time.Time) error {
+// decideLinked adds m to the timeline of the case d.LinkedTracking and
+// records d, in one statement.
+func (s *Store) decideLinked(ctx context.Context, m gateway.Message, d gateway.Decision) (gateway.Receipt, error) {
+	fillCode(&d, d.LinkedTracking)
 	data, err := json.Marshal(map[string]string{"message_id": m.ID})
 	if err != nil {
-		return err
+		return gateway.Receipt{}, err
 	}
-	var caseID int64
-	err = tx.QueryRow(ctx, `WITH c AS (
-		UPDATE cases SET updated_at = $2 WHERE tracking_code = $1 RETURNING id)
-		INSERT INTO case_events (case_id, at, kind, note, public, data)
-		SELECT id, $2, 'message', $3, true, $4 FROM c RETURNING case_id`,
-		code, now, m.Text, string(data)).Scan(&caseID)
-	if err != nil {
-		return fmt.Errorf("link to case %s: %w", code, translate(err, cases.ErrNotFound))
+	r, err := scanReceipt(s.pool.QueryRow(ctx, `WITH `+lockUndecided+`,
+		c AS (UPDATE cases SET updated_at = $8 FROM m WHERE tracking_code = $7 RETURNING cases.id),
+		e AS (INSERT INTO case_events (case_id, at, kind, note, public, data)
+			SELECT id, $8, 'message', $9, true, $10 FROM c),
+		`+setDecided,
+		m.ID, d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, s.clock(),
+		m.Text, string(data)))
+	if err == nil {
+		return r, nil
 	}
-	return nil
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return gateway.Receipt{}, fmt.Errorf("link to case %s: %w", d.LinkedTracking, err)
+	}
+	// Nothing happened: decided meanwhile, or no such case.
+	if r, err := s.MessageGet(ctx, m.ID); err != nil || r.Status == gateway.StatusDecided {
+		return r, err
+	}
+	return gateway.Receipt{}, fmt.Errorf("link to case %s: %w", d.LinkedTracking, cases.ErrNotFound)
 }
 
 // MessagesUndecided lists accepted messages older than before, oldest first.
