@@ -163,8 +163,8 @@ func TestE2EMessageOpensCase(t *testing.T) {
 		t.Fatalf("case status %d %s", resp.StatusCode, body)
 	}
 	var cs struct {
-		TrackingCode string `json:"tracking_code"`
-		Status       string `json:"status"`
+		TrackingCode string                  `json:"tracking_code"`
+		Status       string                  `json:"status"`
 		Timeline     []struct{ Kind string } `json:"timeline"`
 	}
 	if err := json.Unmarshal([]byte(body), &cs); err != nil || cs.TrackingCode != o.TrackingCode || cs.Status == "" {
@@ -561,8 +561,8 @@ func TestE2EOpen311(t *testing.T) {
 	resp, body = post("xml", url.Values{"api_key": {"env-key"}, "service_code": {"asphalt"}, "address_string": {"بلوار سجاد، سجاد ۱۰"}, "description": {"چاله بزرگ وسط خیابان"}})
 	var px struct {
 		Requests []struct {
-			ID      string `xml:"service_request_id"`
-			Notice  string `xml:"service_notice"`
+			ID      string    `xml:"service_request_id"`
+			Notice  string    `xml:"service_notice"`
 			Account *struct{} `xml:"account_id"`
 		} `xml:"request"`
 	}
