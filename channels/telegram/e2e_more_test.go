@@ -17,9 +17,17 @@ import (
 // instance restarts; the new adapter (same KV) continues the dialog and
 // neither repeats nor loses an update.
 func TestRestartMidDialog(t *testing.T) {
-	t.Parallel()
+	for _, rt := range runtimes {
+		t.Run(string(rt), func(t *testing.T) {
+			t.Parallel()
+			restartMidDialog(t, rt)
+		})
+	}
+}
+
+func restartMidDialog(t *testing.T, rt apptest.Runtime) {
 	srv := botapitest.New(t)
-	o := apptest.Options{Runtime: runtime, Portals: portalYAML(srv, "")}
+	o := apptest.Options{Runtime: rt, Portals: portalYAML(srv, "")}
 	cfg := apptest.Prepare(t, o)
 	h1 := apptest.StartConfig(t, cfg, o)
 	c := &chat{t: t, srv: srv, id: 9101}

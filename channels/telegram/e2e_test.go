@@ -32,12 +32,20 @@ func portalYAML(srv *botapitest.Server, extra string) string {
 %s`, srv.Token, srv.Endpoint(), extra)
 }
 
-// runtime is the backend the end-to-end tests use.
-var runtime = apptest.Production
+// runtime is the backend most end-to-end tests use; the whole dialog and
+// the restart run on both.
+const runtime = apptest.Embedded
+
+var runtimes = []apptest.Runtime{apptest.Embedded, apptest.Production}
 
 func start(t *testing.T, srv *botapitest.Server, extra string) *apptest.Harness {
 	t.Helper()
-	return apptest.Start(t, apptest.Options{Runtime: runtime, Portals: portalYAML(srv, extra)})
+	return startOn(t, runtime, srv, extra)
+}
+
+func startOn(t *testing.T, rt apptest.Runtime, srv *botapitest.Server, extra string) *apptest.Harness {
+	t.Helper()
+	return apptest.Start(t, apptest.Options{Runtime: rt, Portals: portalYAML(srv, extra)})
 }
 
 func bot(t *testing.T, a *app.App) *telegram.Bot {
@@ -110,9 +118,17 @@ func hasButton(s botapitest.Sent, label string) bool {
 // location and the citizen's own contact → tracking code → status by code
 // → rating buttons → low rating → comment.
 func TestWholeDialog(t *testing.T) {
-	t.Parallel()
+	for _, rt := range runtimes {
+		t.Run(string(rt), func(t *testing.T) {
+			t.Parallel()
+			wholeDialog(t, rt)
+		})
+	}
+}
+
+func wholeDialog(t *testing.T, rt apptest.Runtime) {
 	srv := botapitest.New(t)
-	h := start(t, srv, "")
+	h := startOn(t, rt, srv, "")
 	ctx := timeout(t)
 	c := &chat{t: t, srv: srv, id: 9001}
 
@@ -171,7 +187,7 @@ func TestWholeDialog(t *testing.T) {
 	// The case is answered: a rating request comes as a notice.
 	b := bot(t, h.App)
 	if err := b.Notify(ctx, channels.Notice{TrackingCode: code, Kind: "rating_request", Text: "پاسخ درخواست شما داده شد.",
-		Contact: gateway.Contact{TelegramID: "9001"}}); err != nil {
+		Thread: cs.ThreadKey, Contact: gateway.Contact{TelegramID: "9001"}}); err != nil {
 		t.Fatal(err)
 	}
 	notice := c.expectContains("امتیاز")
@@ -189,11 +205,14 @@ func TestWholeDialog(t *testing.T) {
 		t.Fatalf("rating buttons not replaced after the press: %+v", e)
 	}
 
+	// The rating and the comment reach the case through its thread.
 	r, err := h.Store.MessageGetByPortalID(ctx, "tg", fmt.Sprintf("rate:%s:%d:%d", code, c.id, notice.MessageID))
 	if err != nil {
 		t.Fatalf("rating not submitted to intake: %v", err)
 	}
-	_ = r
+	if r, err = h.App.Pipeline.Await(ctx, r.MessageID); err != nil || r.Decision.LinkedTracking != code {
+		t.Fatalf("rating decision %+v (%v), want it linked to case %s", r.Decision, err, code)
+	}
 	if v := srv.RateViolations(); len(v) > 0 {
 		t.Fatalf("rate limits exceeded: %v", v)
 	}

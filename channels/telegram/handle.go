@@ -57,7 +57,14 @@ func (b *Bot) handleUpdate(ctx context.Context, u tgbotapi.Update) {
 	}
 }
 
-func (b *Bot) process(ctx context.Context, u tgbotapi.Update) error {
+func (b *Bot) process(ctx context.Context, u tgbotapi.Update) (err error) {
+	defer func() {
+		// One malformed update must not take the portal down.
+		if r := recover(); r != nil {
+			b.log.Error("telegram update handler panicked", "update", u.UpdateID, "panic", r)
+			err = nil
+		}
+	}()
 	switch {
 	case u.CallbackQuery != nil:
 		return b.onCallback(ctx, u.CallbackQuery)
@@ -325,6 +332,11 @@ func (b *Bot) perform(ctx context.Context, chat int64, from *tgbotapi.User, d di
 			msg.Text = fmt.Sprintf("rating %d", act.Rating)
 		}
 		msg.ThreadKey = act.Code
+		if v, found, err := b.env.KV.KVGet(ctx, b.key("thread", act.Code)); err != nil {
+			return nil, fmt.Errorf("rating thread of %s: %w", act.Code, err)
+		} else if found {
+			msg.ThreadKey = string(v)
+		}
 		msg.Metadata["kind"] = "rating"
 		msg.Metadata["tracking_code"] = act.Code
 		msg.Metadata["rating"] = strconv.Itoa(act.Rating)

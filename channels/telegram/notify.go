@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -13,6 +14,9 @@ import (
 	"github.com/dargah137/dargah/channels"
 	"github.com/dargah137/dargah/gateway"
 )
+
+// ratingThreadTTL is how long a rating request's buttons lead to its case.
+const ratingThreadTTL = 30 * 24 * time.Hour
 
 // errNotStarted is returned by Reply and Notify before Start.
 var errNotStarted = errors.New("telegram portal not started")
@@ -102,6 +106,13 @@ func (b *Bot) Notify(ctx context.Context, n channels.Notice) error {
 			row = append(row, tgbotapi.NewInlineKeyboardButtonData(strconv.Itoa(i), rateData(n.TrackingCode, i)))
 		}
 		markup = tgbotapi.NewInlineKeyboardMarkup(row)
+		if n.Thread != "" {
+			// The rating is submitted in the case's thread, so the router
+			// adds it to the case instead of reading it as a new request.
+			if err := b.env.KV.KVPut(ctx, b.key("thread", n.TrackingCode), []byte(n.Thread), ratingThreadTTL); err != nil {
+				return fmt.Errorf("notify case %s: remember thread: %w", n.TrackingCode, err)
+			}
+		}
 	}
 	if err := b.sendWait(ctx, chat, text, markup); err != nil {
 		return fmt.Errorf("notify case %s: %w", n.TrackingCode, err)
