@@ -19,6 +19,7 @@ func ledgerTests() []Test {
 		{"MessageAcceptIdempotent", testAcceptIdempotent},
 		{"MessageAcceptConcurrent", testAcceptConcurrent},
 		{"MessageAcceptIDTaken", testAcceptIDTaken},
+		{"MessageAcceptInvalid", testAcceptInvalid},
 		{"MessageGetUnknown", testMessageGetUnknown},
 		{"MessageDecideResolved", testDecideResolved},
 		{"MessageDecideUnknown", testDecideUnknown},
@@ -171,6 +172,23 @@ func testAcceptIDTaken(t *testing.T, e *Env) {
 	}
 	if _, err := e.Store.MessageGetByPortalID(e.Ctx, other.Portal, other.PortalMessageID); !errors.Is(err, gateway.ErrUnknownMessage) {
 		t.Errorf("conflicting message was stored: %v", err)
+	}
+}
+
+func testAcceptInvalid(t *testing.T, e *Env) {
+	for name, edit := range map[string]func(*gateway.Message){
+		"no id":                func(m *gateway.Message) { m.ID = "" },
+		"no portal":            func(m *gateway.Message) { m.Portal = "" },
+		"no portal message id": func(m *gateway.Message) { m.PortalMessageID = "" },
+	} {
+		m := NewMessage(e.Clock.Now())
+		edit(&m)
+		if _, _, err := e.Store.MessageAccept(e.Ctx, m); !errors.Is(err, gateway.ErrInvalid) {
+			t.Errorf("accept with %s = %v, want ErrInvalid", name, err)
+		}
+	}
+	if msgs, err := e.Store.MessagesUndecided(e.Ctx, e.Clock.Advance(time.Hour), 10); err != nil || len(msgs) != 0 {
+		t.Errorf("invalid messages were stored: %d, %v", len(msgs), err)
 	}
 }
 
