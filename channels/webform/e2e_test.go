@@ -729,3 +729,135 @@ func BenchmarkE2EMessage(b *testing.B) {
 		}
 	}
 }
+
+// TestE2EProduction runs the main paths on PostgreSQL and Redis Streams,
+// the backends of a real deployment.
+func TestE2EProduction(t *testing.T) {
+	t.Parallel()
+	h := apptest.Start(t, apptest.Options{Runtime: apptest.Production,
+		Portals: "- name: web\n  type: webform\n  open311_keys: [k]\n"})
+	resp, o := postMessage(t, h, "", map[string]any{"text": caseText, "contact": map[string]string{"phone": "09121234567"}})
+	if resp.StatusCode != 200 || o.Outcome != "case_opened" || !cases.ValidTrackingCode(o.TrackingCode) {
+		t.Fatalf("%d %+v", resp.StatusCode, o)
+	}
+	if resp, body := getBody(t, h.URL+"/track?code="+o.TrackingCode); resp.StatusCode != 200 || !strings.Contains(body, "ثبت شده") {
+		t.Fatalf("track %d", resp.StatusCode)
+	}
+	if resp, o := postMessage(t, h, "", map[string]any{"text": faqText}); resp.StatusCode != 200 || o.Outcome != "resolved" {
+		t.Fatalf("FAQ %d %+v", resp.StatusCode, o)
+	}
+	var wg sync.WaitGroup
+	got := make([]outcome, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			raw, _ := json.Marshal(map[string]any{"text": caseText})
+			req, _ := http.NewRequest("POST", h.URL+"/api/v1/messages", bytes.NewReader(raw))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "prod-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			_ = json.NewDecoder(resp.Body).Decode(&got[i])
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if got[i] != got[0] || got[0].TrackingCode == "" {
+			t.Fatalf("concurrent %d: %+v vs %+v", i, got[i], got[0])
+		}
+	}
+	resp, b := do(t, "POST", h.URL+"/open311/v2/requests.json", "application/x-www-form-urlencoded", "",
+		strings.NewReader(url.Values{"api_key": {"k"}, "service_code": {"asphalt"}, "address_string": {"بلوار سجاد"}}.Encode()))
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"service_request_id":"`) {
+		t.Fatalf("open311 post %d %s", resp.StatusCode, b)
+	}
+	if resp, body := getBody(t, h.URL+"/open311/v2/requests.json?service_code=asphalt"); resp.StatusCode != 200 || strings.Count(body, "service_request_id") != 1 {
+		t.Fatalf("open311 list %d %s", resp.StatusCode, body)
+	}
+	list, err := h.Store.CaseSearch(context.Background(), cases.Filter{})
+	if err != nil || len(list) != 3 {
+		t.Fatalf("want 3 cases, got %d %v", len(list), err)
+	}
+}
+
+// TestE2EOpen311Notices covers the answers without a new case: an FAQ
+// resolved on the spot, and a decision still pending (the token flow).
+func TestE2EOpen311Notices(t *testing.T) {
+	t.Parallel()
+	h := start(t, "open311_keys: [k]")
+	post := func(h *apptest.Harness, v url.Values) []map[string]any {
+		t.Helper()
+		resp, b := do(t, "POST", h.URL+"/open311/v2/requests.json", "application/x-www-form-urlencoded", "", strings.NewReader(v.Encode()))
+		var out []map[string]any
+		if err := json.Unmarshal(b, &out); err != nil || resp.StatusCode != 200 || len(out) != 1 {
+			t.Fatalf("post %d %s", resp.StatusCode, b)
+		}
+		return out
+	}
+	out := post(h, url.Values{"api_key": {"k"}, "service_code": {"other"}, "address_string": {"مشهد"}, "description": {faqText}})
+	if _, ok := out[0]["service_request_id"]; ok || out[0]["token"] == "" || !strings.Contains(out[0]["service_notice"].(string), "۱۳۷") {
+		t.Fatalf("resolved answer %v", out)
+	}
+	resp, body := getBody(t, h.URL+"/open311/v2/tokens/"+out[0]["token"].(string)+".json")
+	if resp.StatusCode != 200 || strings.Contains(body, "service_request_id") {
+		t.Fatalf("token of a resolved request %d %s", resp.StatusCode, body)
+	}
+	assertNoCases(t, h)
+
+	slow := start(t, "open311_keys: [k]\ndecide_timeout: 1ns")
+	var token string
+	for range 5 {
+		out := post(slow, url.Values{"api_key": {"k"}, "service_code": {"asphalt"}, "address_string": {"بلوار سجاد"}})
+		if _, ok := out[0]["service_request_id"]; !ok {
+			token, _ = out[0]["token"].(string)
+			break
+		}
+	}
+	if token == "" {
+		t.Fatal("no pending answer in 5 tries with a 1ns decide_timeout")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, body := getBody(t, slow.URL+"/open311/v2/tokens/"+token+".xml")
+		var x struct {
+			Requests []struct {
+				ID    string `xml:"service_request_id"`
+				Token string `xml:"token"`
+			} `xml:"request"`
+		}
+		if err := xml.Unmarshal([]byte(body), &x); err != nil || resp.StatusCode != 200 || len(x.Requests) != 1 || x.Requests[0].Token != token {
+			t.Fatalf("token %d %s", resp.StatusCode, body)
+		}
+		if cases.ValidTrackingCode(x.Requests[0].ID) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("token never resolved to a service_request_id")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if resp, _ := getBody(t, slow.URL+"/open311/v2/tokens/NOPE.json"); resp.StatusCode != 404 {
+		t.Fatalf("unknown token %d", resp.StatusCode)
+	}
+}
+
+// TestE2EStop: after shutdown the portal refuses new work with 503 rather
+// than half-handling it.
+func TestE2EStop(t *testing.T) {
+	t.Parallel()
+	h := start(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.App.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := do(t, "POST", h.URL+"/api/v1/messages", "application/json", "", strings.NewReader(`{"text":"x"}`))
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("after stop: %d", resp.StatusCode)
+	}
+}
