@@ -49,6 +49,7 @@ func dirOf(lang string) string {
 var uiText = map[string]map[string]string{
 	"fa": {
 		"lang_name":       "فارسی",
+		"languages":       "زبان",
 		"site":            "سامانهٔ ۱۳۷ شهرداری مشهد",
 		"title_form":      "ثبت درخواست، پیشنهاد یا شکایت",
 		"intro":           "درخواست خود را بنویسید. اگر پاسخ آن آماده باشد همین‌جا می‌بینید؛ وگرنه یک کد رهگیری می‌گیرید تا پیگیری کنید.",
@@ -128,6 +129,7 @@ var uiText = map[string]map[string]string{
 	},
 	"en": {
 		"lang_name":       "English",
+		"languages":       "Language",
 		"site":            "Mashhad Municipality 137",
 		"title_form":      "Send a request, suggestion or complaint",
 		"intro":           "Write your request. If an answer is ready you will see it here; otherwise you get a tracking code to follow it up.",
@@ -207,6 +209,7 @@ var uiText = map[string]map[string]string{
 	},
 	"ar": {
 		"lang_name":       "العربية",
+		"languages":       "اللغة",
 		"site":            "منظومة ١٣٧ لبلدية مشهد",
 		"title_form":      "تقديم طلب أو اقتراح أو شكوى",
 		"intro":           "اكتب طلبك. إن كان الجواب جاهزًا تراه هنا، وإلا تحصل على رمز تتبّع لمتابعته.",

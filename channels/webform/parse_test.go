@@ -501,3 +501,19 @@ func TestPagesRender(t *testing.T) {
 		}
 	}
 }
+
+func TestUITextComplete(t *testing.T) {
+	t.Parallel()
+	for key := range uiText["fa"] {
+		for _, lang := range []string{"en", "ar"} {
+			if uiText[lang][key] == "" {
+				t.Errorf("%s: %q missing", lang, key)
+			}
+		}
+	}
+	for _, lang := range []string{"en", "ar"} {
+		if len(uiText[lang]) != len(uiText["fa"]) {
+			t.Errorf("%s has %d strings, fa %d", lang, len(uiText[lang]), len(uiText["fa"]))
+		}
+	}
+}

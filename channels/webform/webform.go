@@ -17,7 +17,24 @@
 //	POST /api/v1/messages          JSON intake (Idempotency-Key honoured)
 //	GET  /api/v1/messages/{id}     outcome of a JSON submission
 //	GET  /api/v1/cases/{code}      public status of a case (rate-limited)
-//	…    /open311/v2/…             Open311 GeoReport v2 (see open311.go)
+//	GET  /open311/v2/services.json|xml, services/{code}.json|xml
+//	POST /open311/v2/requests.json|xml        (api_key required)
+//	GET  /open311/v2/requests.json|xml, requests/{id}.json|xml (rate-limited)
+//	GET  /open311/v2/tokens/{token}.json|xml, discovery.json|xml
+//
+// Idempotency: a JSON or Open311 client may send an Idempotency-Key header;
+// it becomes the message's PortalMessageID, so the same key always yields
+// the same message and at most one case, even when requests race. The
+// first message under a key wins: a reused key with a different body gets
+// the first one's outcome. The form carries a one-time nonce for the same
+// effect on double clicks and reloads.
+//
+// Privacy: case lookups (the tracking page, /api/v1/cases, Open311 reads)
+// show only what env.Cases returns, which is the public view of a case;
+// they share one token bucket per client IP (track_rate per minute).
+// Message outcomes are looked up by Dargah's message id, which carries 80
+// random bits and is only ever given to the sender. Attachments are never
+// served.
 package webform
 
 import (
