@@ -26,6 +26,10 @@ import (
 // These tests run against a whole Dargah (SQLite store, embedded stream,
 // built-in routing rules) started by apptest; nothing is mocked.
 
+// client bounds every request, so a server that hangs fails the test
+// with the request named instead of stalling the run.
+var client = &http.Client{Timeout: 30 * time.Second}
+
 const (
 	caseText = "چراغ برق کوچه ما سه شب است خاموش است"
 	faqText  = "ساعت کاری ۱۳۷ چیست؟"
@@ -68,7 +72,7 @@ func do(t *testing.T, method, u, ctype, key string, body io.Reader) (*http.Respo
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +123,7 @@ func TestE2EFormPage(t *testing.T) {
 	}
 	req, _ := http.NewRequest("GET", h.URL+"/", nil)
 	req.Header.Set("Accept-Language", "ar-IQ,ar;q=0.9")
-	r2, err := http.DefaultClient.Do(req)
+	r2, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +252,7 @@ func TestE2EIdempotency(t *testing.T) {
 			req, _ := http.NewRequest("POST", h.URL+"/api/v1/messages", bytes.NewReader(raw))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Idempotency-Key", "app-concurrent-1")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				t.Error(err)
 				return
@@ -718,7 +722,7 @@ func BenchmarkE2EMessage(b *testing.B) {
 	raw, _ := json.Marshal(map[string]any{"text": caseText, "contact": map[string]string{"phone": "09121234567"}})
 	b.ReportAllocs()
 	for b.Loop() {
-		resp, err := http.Post(h.URL+"/api/v1/messages", "application/json", bytes.NewReader(raw))
+		resp, err := client.Post(h.URL+"/api/v1/messages", "application/json", bytes.NewReader(raw))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -756,7 +760,7 @@ func TestE2EProduction(t *testing.T) {
 			req, _ := http.NewRequest("POST", h.URL+"/api/v1/messages", bytes.NewReader(raw))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Idempotency-Key", "prod-1")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				t.Error(err)
 				return
