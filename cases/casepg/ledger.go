@@ -211,7 +211,7 @@ func (s *Store) decideOpen(ctx context.Context, m gateway.Message, d gateway.Dec
 		return gateway.Receipt{}, err
 	}
 	for range maxCodeTries {
-		code, err := cases.NewTrackingCode()
+		code, err := s.newCode()
 		if err != nil {
 			return gateway.Receipt{}, err
 		}

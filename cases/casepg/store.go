@@ -42,6 +42,8 @@ type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
 	log  *slog.Logger
+	// newCode makes tracking codes; tests replace it to force collisions.
+	newCode func() (string, error)
 }
 
 // Open connects to dsn (a postgres:// URL or key=value string) and checks
@@ -71,7 +73,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("casepg: ping %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	return &Store{pool: pool, now: opts.Now, log: opts.Logger}, nil
+	return &Store{pool: pool, now: opts.Now, log: opts.Logger, newCode: cases.NewTrackingCode}, nil
 }
 
 // Close closes the pool, waiting for connections in use.

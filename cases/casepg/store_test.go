@@ -83,4 +83,14 @@ func TestOpenBadDSN(t *testing.T) {
 // benchConns is the pool size of the benchmark, and the number of
 // goroutines deciding at once: commits wait for the WAL flush, so
 // throughput grows with concurrency until the CPU is full.
-var benchConns int32 = 64
+var benchConns int32 = 32
+
+func TestTrackingCollision(t *testing.T) {
+	t.Parallel()
+	var s *Store
+	e := storetest.NewEnv(t, func(t *testing.T, now func() time.Time) cases.Store {
+		s = open(t, now, 4)
+		return s
+	})
+	storetest.TrackingCollision(t, e, func(gen func() (string, error)) { s.newCode = gen })
+}

@@ -225,7 +225,7 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d g
 		return "", err
 	}
 	for range maxCodeTries {
-		code, err := cases.NewTrackingCode()
+		code, err := s.newCode()
 		if err != nil {
 			return "", err
 		}

@@ -46,6 +46,8 @@ type Store struct {
 	rs  *stmts  // prepared on r
 	now func() time.Time
 	log *slog.Logger
+	// newCode makes tracking codes; tests replace it to force collisions.
+	newCode func() (string, error)
 }
 
 // Open opens (creating if needed) the database file at path. It does not
@@ -105,7 +107,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("casesqlite: open %s for reading: %w", path, err)
 	}
-	return &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r), now: opts.Now, log: opts.Logger}, nil
+	return &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r), now: opts.Now, log: opts.Logger,
+		newCode: cases.NewTrackingCode}, nil
 }
 
 // Close closes both connection pools.

@@ -96,3 +96,13 @@ func TestOpenBadPath(t *testing.T) {
 		t.Error("Open in a missing directory succeeded")
 	}
 }
+
+func TestTrackingCollision(t *testing.T) {
+	t.Parallel()
+	var s *Store
+	e := storetest.NewEnv(t, func(t *testing.T, now func() time.Time) cases.Store {
+		s = open(t, filepath.Join(t.TempDir(), "dargah.db"), now)
+		return s
+	})
+	storetest.TrackingCollision(t, e, func(gen func() (string, error)) { s.newCode = gen })
+}
