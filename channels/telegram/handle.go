@@ -49,7 +49,11 @@ func (b *Bot) handleUpdate(ctx context.Context, u tgbotapi.Update) {
 	if err != nil {
 		b.log.Error("telegram update given up", "update", u.UpdateID, "err", err)
 		if chat := chatOf(u); chat > 0 {
-			b.sendReplies(chat, "fa", []reply{say("try_later", kbKeep)})
+			lang := "fa"
+			if p, perr := b.loadProfile(ctx, chat); perr == nil {
+				lang = botLang(p.Lang)
+			}
+			b.sendReplies(chat, lang, []reply{say("try_later", kbKeep)})
 		}
 	}
 	if perr := b.env.KV.KVPut(ctx, seen, []byte("1"), seenTTL); perr != nil {

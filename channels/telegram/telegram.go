@@ -227,15 +227,15 @@ func (b *Bot) Start(ctx context.Context, env channels.Env) error {
 		return fmt.Errorf("telegram portal %s: %w", env.Portal, err)
 	}
 	b.fillDefaults()
+	token, err := secretFrom(b.cfg.Token, b.cfg.TokenEnv, "token_env")
+	if err != nil {
+		return fmt.Errorf("telegram portal %s: %w", env.Portal, err)
+	}
 	if env.Intake == nil || env.KV == nil {
 		return fmt.Errorf("telegram portal %s: env needs Intake and KV", env.Portal)
 	}
 	if b.cfg.Mode == "webhook" && env.Mux == nil {
 		return fmt.Errorf("telegram portal %s: webhook mode needs env.Mux", env.Portal)
-	}
-	token, err := secretFrom(b.cfg.Token, b.cfg.TokenEnv, "token_env")
-	if err != nil {
-		return fmt.Errorf("telegram portal %s: %w", env.Portal, err)
 	}
 	if b.cfg.Mode == "webhook" {
 		if b.secret, err = secretFrom(b.cfg.WebhookSecret, b.cfg.WebhookSecretEnv, "webhook_secret_env"); err != nil {
