@@ -683,6 +683,12 @@ func TestE2EPrefix(t *testing.T) {
 	if resp, body := getBody(t, h.URL+"/137/"); resp.StatusCode != 200 || !strings.Contains(body, `action="/137/send"`) || !strings.Contains(body, `href="/137/static/style.css"`) {
 		t.Fatalf("prefixed form: %d", resp.StatusCode)
 	}
+	if resp, body := getBody(t, h.URL+"/137"); resp.StatusCode != 200 || !strings.Contains(body, `action="/137/send"`) {
+		t.Fatalf("prefix without slash: %d", resp.StatusCode)
+	}
+	if resp, _ := getBody(t, h.URL+"/"); resp.StatusCode != 404 {
+		t.Fatalf("root outside the prefix: %d", resp.StatusCode)
+	}
 	if resp, _ := getBody(t, h.URL+"/137/static/app.js"); resp.StatusCode != 200 {
 		t.Fatalf("prefixed static: %d", resp.StatusCode)
 	}

@@ -341,6 +341,9 @@ func (p *Portal) handleO311Post(w http.ResponseWriter, r *http.Request) {
 	var err error
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		err = r.ParseMultipartForm(p.cfg.MaxBodyBytes)
+		if r.MultipartForm != nil {
+			defer func() { _ = r.MultipartForm.RemoveAll() }()
+		}
 	} else {
 		err = r.ParseForm()
 	}

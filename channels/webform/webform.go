@@ -224,6 +224,10 @@ func (p *Portal) mount(mux channels.Mux) {
 		mux.Handle(method+" "+pre+path, p.guard(f))
 	}
 	h("GET /{$}", p.handleFormPage)
+	if pre != "" {
+		// "/137" without the slash is what people type.
+		mux.Handle("GET "+pre, http.RedirectHandler(pre+"/", http.StatusMovedPermanently))
+	}
 	h("POST /send", p.handleFormPost)
 	h("GET /result/{id}", p.handleResultPage)
 	h("GET /track", p.handleTrackPage)
