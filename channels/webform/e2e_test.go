@@ -27,8 +27,10 @@ import (
 // built-in routing rules) started by apptest; nothing is mocked.
 
 // client bounds every request, so a server that hangs fails the test
-// with the request named instead of stalling the run.
-var client = &http.Client{Timeout: 30 * time.Second}
+// with the request named instead of stalling the run. It has its own
+// transport: httptest.Server.Close closes http.DefaultTransport's idle
+// connections, which can break a parallel test's POST in flight.
+var client = &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 
 const (
 	caseText = "چراغ برق کوچه ما سه شب است خاموش است"
