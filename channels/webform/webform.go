@@ -267,7 +267,8 @@ func (p *Portal) guard(next http.HandlerFunc) http.Handler {
 }
 
 // submit hands m to intake and waits up to DecideTimeout for the decision.
-// The receipt may still be StatusAccepted when the bound passes.
+// The receipt may still be StatusAccepted when the bound passes; an error
+// means the message was not stored.
 func (p *Portal) submit(ctx context.Context, m gateway.Message) (gateway.Receipt, error) {
 	rc, err := p.env.Intake.Submit(ctx, m)
 	if err != nil {
@@ -283,10 +284,10 @@ func (p *Portal) submit(ctx context.Context, m gateway.Message) (gateway.Receipt
 	defer cancel()
 	got, err := p.env.Intake.Await(actx, rc.MessageID)
 	if err != nil {
-		if actx.Err() != nil && ctx.Err() == nil {
-			return rc, nil // bound passed; the caller answers "accepted"
-		}
-		return rc, fmt.Errorf("await decision of message %s: %w", rc.MessageID, err)
+		// The message is stored and will be decided; failing to watch for
+		// the decision must not make the citizen send it again.
+		p.log.Warn("await decision", "message", rc.MessageID, "err", err)
+		return rc, nil
 	}
 	return got, nil
 }
