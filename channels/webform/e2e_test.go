@@ -468,6 +468,9 @@ func TestE2EFormSubmit(t *testing.T) {
 		if resp.StatusCode != c.status || !strings.Contains(page, c.want) {
 			t.Errorf("%s: %d, want %d and %q", c.name, resp.StatusCode, c.status, c.want)
 		}
+		if strings.Contains(page, `href="/send?`) {
+			t.Errorf("%s: language links point at the POST", c.name)
+		}
 		// What the citizen wrote is still in the form.
 		if txt := c.fields["text"]; txt != "" && resp.StatusCode == 422 && !strings.Contains(page, txt) {
 			t.Errorf("%s: text lost", c.name)

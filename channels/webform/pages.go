@@ -150,10 +150,15 @@ func (p *Portal) newPage(r *http.Request, title string) *pageData {
 	lang := pickUILang(r)
 	t := uiText[lang]
 	d := &pageData{Lang: lang, Dir: dirOf(lang), T: t, Prefix: p.cfg.Prefix, Title: t[title]}
+	// Language links reload the same page; after a POST (a form with
+	// errors) they lead to a fresh form, since the POST cannot be linked.
+	path, q := r.URL.Path, r.URL.Query()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		path, q = p.cfg.Prefix+"/", url.Values{}
+	}
 	for _, l := range []string{"fa", "en", "ar"} {
-		q := r.URL.Query()
 		q.Set("lang", l)
-		d.Langs = append(d.Langs, langLink{Code: l, Name: uiText[l]["lang_name"], Href: r.URL.Path + "?" + q.Encode(), Current: l == lang})
+		d.Langs = append(d.Langs, langLink{Code: l, Name: uiText[l]["lang_name"], Href: path + "?" + q.Encode(), Current: l == lang})
 	}
 	return d
 }
