@@ -445,6 +445,13 @@ func TestE2EFormSubmit(t *testing.T) {
 		t.Fatalf("FAQ form %d: %s", resp.StatusCode, page)
 	}
 
+	// A urlencoded form (an old browser, a script) works as well.
+	resp, b := do(t, "POST", h.URL+"/send", "application/x-www-form-urlencoded", "",
+		strings.NewReader(url.Values{"text": {caseText}, "phone": {"09151234567"}, "lang": {"ar"}}.Encode()))
+	if m := codeRE.FindStringSubmatch(string(b)); resp.StatusCode != 200 || m == nil || !strings.Contains(string(b), `<html lang="ar" dir="rtl">`) {
+		t.Fatalf("urlencoded form %d: %s", resp.StatusCode, b)
+	}
+
 	before, _ := h.Store.CaseSearch(ctx, cases.Filter{})
 	bad := []struct {
 		name   string
