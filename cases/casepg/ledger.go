@@ -119,31 +119,20 @@ func fillCode(d *gateway.Decision, code string) {
 // the message is still undecided, and every later step hangs off that
 // row. A concurrent decide of the same message waits on the lock, then
 // finds the message decided, changes nothing and returns the first
-// decision. The message itself is read before, without a lock: it never
-// changes after accept.
+// decision. When the statement changes nothing, a second look says why.
 func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
 	if err := checkDecision(d); err != nil {
 		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
 	}
-	if d.Outcome == gateway.OutcomeResolved && d.LinkedTracking == "" {
-		return s.decideResolved(ctx, id, d)
-	}
-	var payload []byte
-	r, err := scanReceipt(s.pool.QueryRow(ctx, `SELECT `+receiptCols+`, payload FROM messages WHERE id = $1`, id), &payload)
-	if err != nil {
-		return r, fmt.Errorf("decide message %s: %w", id, translate(err, gateway.ErrUnknownMessage))
-	}
-	if r.Status == gateway.StatusDecided {
-		return r, nil
-	}
-	var m gateway.Message
-	if err := json.Unmarshal(payload, &m); err != nil {
-		return gateway.Receipt{}, fmt.Errorf("decide message %s: decode stored message: %w", id, err)
-	}
-	if d.LinkedTracking != "" {
-		r, err = s.decideLinked(ctx, m, d)
-	} else {
-		r, err = s.decideOpen(ctx, m, d)
+	var r gateway.Receipt
+	var err error
+	switch {
+	case d.LinkedTracking != "":
+		r, err = s.decideLinked(ctx, id, d)
+	case d.Outcome == gateway.OutcomeCaseOpened:
+		r, err = s.decideOpen(ctx, id, d)
+	default:
+		r, err = s.decideResolved(ctx, id, d)
 	}
 	if err != nil {
 		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
@@ -153,12 +142,13 @@ func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision
 
 // lockUndecided is the first step of a deciding statement: the message
 // row, locked, or no row when it is decided (also after waiting for a
-// concurrent decide to commit, which PostgreSQL re-checks).
-const lockUndecided = `m AS (SELECT id FROM messages WHERE id = $1 AND decided_at IS NULL FOR UPDATE)`
+// concurrent decide to commit, which PostgreSQL re-checks). p is the
+// stored gateway.Message.
+const lockUndecided = `m AS (SELECT id, payload AS p FROM messages WHERE id = $1 AND decided_at IS NULL FOR UPDATE)`
 
 // setDecided is the last step: record the decision on the row m locked,
 // for each row of c (the case opened or linked). Parameters $1 (message
-// id) and $2…$9 are the decision.
+// id) and $2…$8 are the decision and the time.
 const setDecided = `u AS (UPDATE messages SET status = 'decided', outcome = $2, rule = $3, reply = $4,
 	service_code = $5, tracking_code = $6, linked_tracking = $7, decided_at = $8
 	FROM c WHERE messages.id = $1 RETURNING ` + receiptColsQualified + `)
@@ -180,36 +170,36 @@ func (s *Store) decideResolved(ctx context.Context, id string, d gateway.Decisio
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s.MessageGet(ctx, id) // decided before, or unknown
 	}
-	if err != nil {
-		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
-	}
-	return r, nil
+	return r, err
 }
 
-// decideOpen opens the case for m with its "opened" event and records d,
-// in one statement, retrying on a tracking code collision.
-func (s *Store) decideOpen(ctx context.Context, m gateway.Message, d gateway.Decision) (gateway.Receipt, error) {
-	service := d.ServiceCode
-	if service == "" {
-		service = m.ServiceCode
-	}
-	lang := m.Language
-	if lang == "" {
-		lang = m.Contact.Language
-	}
-	var lat, long *float64
-	var address string
-	if m.Location != nil {
-		lat, long, address = &m.Location.Lat, &m.Location.Long, m.Location.Address
-	}
-	atts := make([]string, 0, len(m.Attachments))
-	for _, a := range m.Attachments {
-		atts = append(atts, a.ID)
-	}
-	data, err := json.Marshal(map[string]string{"message_id": m.ID, "rule": d.Rule})
-	if err != nil {
-		return gateway.Receipt{}, err
-	}
+// openCaseFromMessage maps the locked message m.p into a new case row
+// with tracking code $6, rule $3, opened at $8; a decision without a
+// service code ($5) keeps the one the citizen chose. It reads the stored
+// message in SQL, which saves the round trip of reading it first; the
+// JSON names are gateway.Message's tags.
+const openCaseFromMessage = `c AS (INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind,
+		source_message_id, thread_key, contact_phone, contact_telegram_id, contact_email, contact_name,
+		contact_language, description, lat, long, address, language, attachments, rule, opened_at, updated_at)
+	SELECT $6, 'open', coalesce(nullif($5, ''), p->>'service_code', ''), p->>'portal', p->>'portal_kind',
+		id, coalesce(p->>'thread_key', ''),
+		coalesce(p#>>'{contact,phone}', ''), coalesce(p#>>'{contact,telegram_id}', ''),
+		coalesce(p#>>'{contact,email}', ''), coalesce(p#>>'{contact,name}', ''),
+		coalesce(p#>>'{contact,language}', ''), coalesce(p->>'text', ''),
+		CASE WHEN jsonb_typeof(p->'location') = 'object' THEN coalesce((p#>>'{location,lat}')::float8, 0) END,
+		CASE WHEN jsonb_typeof(p->'location') = 'object' THEN coalesce((p#>>'{location,long}')::float8, 0) END,
+		coalesce(p#>>'{location,address}', ''),
+		coalesce(nullif(p->>'language', ''), p#>>'{contact,language}', ''),
+		ARRAY(SELECT a->>'id' FROM jsonb_array_elements(coalesce(p->'attachments', '[]'))
+			WITH ORDINALITY AS x (a, i) ORDER BY i),
+		$3, $8, $8
+	FROM m
+	ON CONFLICT (tracking_code) DO NOTHING
+	RETURNING id)`
+
+// decideOpen opens the case for message id with its "opened" event and
+// records d, in one statement, retrying on a tracking code collision.
+func (s *Store) decideOpen(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
 	for range maxCodeTries {
 		code, err := s.newCode()
 		if err != nil {
@@ -217,59 +207,42 @@ func (s *Store) decideOpen(ctx context.Context, m gateway.Message, d gateway.Dec
 		}
 		dd := d
 		fillCode(&dd, code)
-		now := s.clock()
-		r, err := scanReceipt(s.pool.QueryRow(ctx, `WITH `+lockUndecided+`,
-			c AS (INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind, source_message_id,
-					thread_key, contact_phone, contact_telegram_id, contact_email, contact_name, contact_language,
-					description, lat, long, address, language, attachments, rule, opened_at, updated_at)
-				SELECT $6, 'open', $9, $10, $11, m.id, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $3, $8, $8
-				FROM m
-				ON CONFLICT (tracking_code) DO NOTHING
-				RETURNING id),
+		r, err := scanReceipt(s.pool.QueryRow(ctx, `WITH `+lockUndecided+`, `+openCaseFromMessage+`,
 			e AS (INSERT INTO case_events (case_id, at, kind, public, data)
-				SELECT id, $8, 'opened', true, $24 FROM c),
+				SELECT id, $8, 'opened', true, jsonb_build_object('message_id', $1::text, 'rule', $3::text) FROM c),
 			`+setDecided,
-			m.ID, dd.Outcome, dd.Rule, dd.Reply, dd.ServiceCode, dd.TrackingCode, dd.LinkedTracking, now,
-			service, m.Portal, m.PortalKind, m.ThreadKey, m.Contact.Phone, m.Contact.TelegramID, m.Contact.Email,
-			m.Contact.Name, m.Contact.Language, m.Text, lat, long, address, lang, atts, string(data)))
-		if err == nil {
+			id, dd.Outcome, dd.Rule, dd.Reply, dd.ServiceCode, dd.TrackingCode, dd.LinkedTracking, s.clock()))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			if err != nil {
+				return r, fmt.Errorf("open case: %w", translate(err, err))
+			}
 			return r, nil
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return gateway.Receipt{}, fmt.Errorf("open case: %w", translate(err, err))
-		}
-		// Nothing happened: decided meanwhile, or the code was taken.
-		if r, err := s.MessageGet(ctx, m.ID); err != nil || r.Status == gateway.StatusDecided {
+		// Nothing happened: unknown, decided meanwhile, or the code was taken.
+		if r, err := s.MessageGet(ctx, id); err != nil || r.Status == gateway.StatusDecided {
 			return r, err
 		}
-		s.log.Warn("tracking code collision, retrying", "message", m.ID)
+		s.log.Warn("tracking code collision, retrying", "message", id)
 	}
 	return gateway.Receipt{}, fmt.Errorf("open case: %w: no free tracking code in %d tries", cases.ErrConflict, maxCodeTries)
 }
 
-// decideLinked adds m to the timeline of the case d.LinkedTracking and
-// records d, in one statement.
-func (s *Store) decideLinked(ctx context.Context, m gateway.Message, d gateway.Decision) (gateway.Receipt, error) {
+// decideLinked adds message id to the timeline of the case
+// d.LinkedTracking and records d, in one statement.
+func (s *Store) decideLinked(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
 	fillCode(&d, d.LinkedTracking)
-	data, err := json.Marshal(map[string]string{"message_id": m.ID})
-	if err != nil {
-		return gateway.Receipt{}, err
-	}
 	r, err := scanReceipt(s.pool.QueryRow(ctx, `WITH `+lockUndecided+`,
-		c AS (UPDATE cases SET updated_at = $8 FROM m WHERE tracking_code = $7 RETURNING cases.id),
+		c AS (UPDATE cases SET updated_at = $8 FROM m WHERE tracking_code = $7
+			RETURNING cases.id, coalesce(m.p->>'text', '') AS text),
 		e AS (INSERT INTO case_events (case_id, at, kind, note, public, data)
-			SELECT id, $8, 'message', $9, true, $10 FROM c),
+			SELECT id, $8, 'message', text, true, jsonb_build_object('message_id', $1::text) FROM c),
 		`+setDecided,
-		m.ID, d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, s.clock(),
-		m.Text, string(data)))
-	if err == nil {
-		return r, nil
-	}
+		id, d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, s.clock()))
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return gateway.Receipt{}, fmt.Errorf("link to case %s: %w", d.LinkedTracking, err)
+		return r, err
 	}
-	// Nothing happened: decided meanwhile, or no such case.
-	if r, err := s.MessageGet(ctx, m.ID); err != nil || r.Status == gateway.StatusDecided {
+	// Nothing happened: unknown, decided meanwhile, or no such case.
+	if r, err := s.MessageGet(ctx, id); err != nil || r.Status == gateway.StatusDecided {
 		return r, err
 	}
 	return gateway.Receipt{}, fmt.Errorf("link to case %s: %w", d.LinkedTracking, cases.ErrNotFound)
