@@ -342,14 +342,18 @@ func localDigits(s, lang string) string {
 
 // humanBytes is a size for hints ("5 MB").
 func humanBytes(n int64, lang string) string {
+	units := map[string][2]string{"fa": {"مگابایت", "کیلوبایت"}, "ar": {"ميغابايت", "كيلوبايت"}}[lang]
+	if units[0] == "" {
+		units = [2]string{"MB", "KB"}
+	}
 	var s string
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
-		s = fmt.Sprintf("%d MB", n>>20)
+		s = fmt.Sprintf("%d %s", n>>20, units[0])
 	case n >= 1<<20:
-		s = fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+		s = fmt.Sprintf("%.1f %s", float64(n)/(1<<20), units[0])
 	default:
-		s = fmt.Sprintf("%d KB", (n+1023)>>10)
+		s = fmt.Sprintf("%d %s", (n+1023)>>10, units[1])
 	}
 	return localDigits(s, lang)
 }

@@ -517,3 +517,20 @@ func TestUITextComplete(t *testing.T) {
 		}
 	}
 }
+
+func TestHumanBytes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		n          int64
+		lang, want string
+	}{
+		{5 << 20, "fa", "۵ مگابایت"},
+		{5 << 20, "en", "5 MB"},
+		{1536 << 10, "ar", "١.٥ ميغابايت"},
+		{2000, "en", "2 KB"},
+	} {
+		if got := humanBytes(c.n, c.lang); got != c.want {
+			t.Errorf("humanBytes(%d, %s) = %q, want %q", c.n, c.lang, got, c.want)
+		}
+	}
+}
