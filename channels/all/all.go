@@ -1,0 +1,7 @@
+// Package all links every portal adapter into a binary; each registers
+// itself with the channels registry in init.
+package all
+
+import (
+	_ "github.com/dargah137/dargah/channels/webform"
+)

@@ -1,0 +1,353 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/cases/casepg"
+	"github.com/dargah137/dargah/cases/casesqlite"
+	"github.com/dargah137/dargah/channels"
+	"github.com/dargah137/dargah/configs"
+	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/gateway/redisstream"
+	"github.com/dargah137/dargah/gateway/sqlitestream"
+	"github.com/dargah137/dargah/routing"
+)
+
+// Options are what the caller injects besides the config.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// App is one assembled Dargah instance.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	Store    cases.Store
+	Stream   gateway.Stream
+	Router   *routing.Router
+	Pipeline *gateway.Pipeline
+	Portals  []channels.Portal
+	Registry *prometheus.Registry
+
+	mux     *http.ServeMux
+	closers []func() error
+
+	runCancel context.CancelFunc
+	runDone   chan struct{}
+
+	mu       sync.Mutex
+	started  []channels.Portal
+	repliers map[string]channels.Replier // by portal name; fixed once Start returns
+}
+
+// Build opens storage and the stream and decodes every portal, without
+// starting anything. On error everything opened so far is closed.
+func Build(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
+	cfg, err = cfg.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a = &App{cfg: cfg, log: opts.Logger, now: opts.Now, mux: http.NewServeMux(), Registry: prometheus.NewRegistry()}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	rules, err := loadRules(cfg.Routing)
+	if err != nil {
+		return nil, err
+	}
+	if a.Portals, err = channels.DecodePortals(cfg.File, &cfg.Portals); err != nil {
+		return nil, err
+	}
+	if a.Store, err = openStore(ctx, cfg.Storage, a.log, a.now); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.Store.Close)
+	if a.Stream, err = openStream(ctx, cfg.Stream, a.log, a.now); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.Stream.Close)
+
+	a.Router = routing.New(rules, a.Store, routing.Options{})
+	a.Pipeline, err = gateway.NewPipeline(gateway.PipelineConfig{
+		Ledger:      a.Store,
+		Stream:      a.Stream,
+		Router:      a.Router,
+		Normalize:   routing.Normalize,
+		Reply:       a.reply,
+		MaxAttempts: cfg.Stream.MaxAttempts,
+		Now:         a.now,
+		Logger:      a.log.With("component", "pipeline"),
+		Metrics:     gateway.NewMetrics(a.Registry),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return a, nil
+}
+
+func loadRules(path string) (*routing.Rules, error) {
+	if path == "" {
+		return routing.ParseRules("configs/routing.yaml (built in)", configs.Routing)
+	}
+	return routing.LoadRules(path)
+}
+
+func openStore(ctx context.Context, c StorageConfig, log *slog.Logger, now func() time.Time) (cases.Store, error) {
+	switch c.Driver {
+	case "postgres":
+		s, err := casepg.Open(ctx, c.DSN, casepg.Options{Now: now, Logger: log.With("component", "store"), MaxConns: c.MaxConns})
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		return s, nil
+	default:
+		if err := ensureDir(c.Path); err != nil {
+			return nil, err
+		}
+		s, err := casesqlite.Open(ctx, c.Path, casesqlite.Options{Now: now, Logger: log.With("component", "store")})
+		if err != nil {
+			return nil, fmt.Errorf("open SQLite store %s: %w", c.Path, err)
+		}
+		return s, nil
+	}
+}
+
+func openStream(ctx context.Context, c StreamConfig, log *slog.Logger, now func() time.Time) (gateway.Stream, error) {
+	opts := gateway.StreamOptions{
+		MaxAttempts: c.MaxAttempts, RetryDelay: c.RetryDelay, ClaimTimeout: c.ClaimTimeout, MaxLen: c.MaxLen, Now: now,
+	}
+	switch c.Driver {
+	case "redis":
+		ro, err := redis.ParseURL(c.URL)
+		if err != nil {
+			return nil, fmt.Errorf("stream url: %w", err)
+		}
+		client := redis.NewClient(ro)
+		if err := client.Ping(ctx).Err(); err != nil {
+			client.Close()
+			return nil, fmt.Errorf("connect to Redis at %s: %w", ro.Addr, err)
+		}
+		s, err := redisstream.New(client, redisstream.Config{Name: c.Name, Options: opts, Logger: log.With("component", "stream")})
+		if err != nil {
+			client.Close()
+			return nil, err
+		}
+		return closeBoth{s, client}, nil
+	default:
+		if err := ensureDir(c.Path); err != nil {
+			return nil, err
+		}
+		s, err := sqlitestream.Open(ctx, c.Path, sqlitestream.Config{Options: opts, Logger: log.With("component", "stream")})
+		if err != nil {
+			return nil, fmt.Errorf("open embedded stream %s: %w", c.Path, err)
+		}
+		return s, nil
+	}
+}
+
+// closeBoth closes the Redis client the app made along with the stream.
+type closeBoth struct {
+	gateway.Stream
+	client *redis.Client
+}
+
+func (c closeBoth) Close() error { return errors.Join(c.Stream.Close(), c.client.Close()) }
+
+func ensureDir(file string) error {
+	dir := file[:max(strings.LastIndex(file, string(os.PathSeparator)), 0)]
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	return nil
+}
+
+// Migrate brings the store's schema up to date.
+func (a *App) Migrate(ctx context.Context) error {
+	if err := a.Store.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Handler serves everything: health, metrics and the portals' routes.
+func (a *App) Handler() http.Handler { return a.mux }
+
+// Config returns the effective config.
+func (a *App) Config() Config { return a.cfg }
+
+// Start migrates, starts every portal and the routing workers. It returns
+// once all have started; Shutdown stops them.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.Migrate(ctx); err != nil {
+		return err
+	}
+	a.mux.HandleFunc("GET /healthz", a.healthz)
+	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry}))
+
+	services := a.Router.Services()
+	lookup := caseView{store: a.Store}
+	for _, p := range a.Portals {
+		log := a.log.With("portal", p.Name, "type", p.Kind)
+		mux := &guardedMux{mux: a.mux}
+		env := channels.Env{
+			Portal: p.Name, Kind: p.Kind, Logger: log, Now: a.now,
+			Intake: a.Pipeline, Attachments: a.Store, KV: a.Store, Mux: mux,
+			Cases: lookup, Services: services,
+		}
+		err := p.Adapter.Start(ctx, env)
+		if err == nil {
+			err = mux.err
+		}
+		if err != nil {
+			a.stopPortals(ctx)
+			return fmt.Errorf("start portal %q (type %s): %w", p.Name, p.Kind, err)
+		}
+		a.mu.Lock()
+		a.started = append(a.started, p)
+		a.mu.Unlock()
+		log.Info("portal started")
+	}
+	a.repliers = map[string]channels.Replier{}
+	for _, p := range a.Portals {
+		if rep, ok := p.Adapter.(channels.Replier); ok {
+			a.repliers[p.Name] = rep
+		}
+	}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.runCancel = cancel
+	a.runDone = make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := a.Pipeline.Run(runCtx, a.cfg.Instance, a.cfg.Workers); err != nil {
+			a.log.Error("routing workers stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		a.sweepLoop(runCtx)
+	}()
+	go func() { wg.Wait(); close(a.runDone) }()
+	return nil
+}
+
+func (a *App) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.SweepAfter / 2)
+	defer t.Stop()
+	for {
+		if _, err := a.Pipeline.Sweep(ctx, a.cfg.SweepAfter); err != nil && ctx.Err() == nil {
+			a.log.Error("sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Shutdown stops intake first (portals drain), then the routing workers
+// after they finish the messages in hand, then closes storage.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.stopPortals(ctx)
+	if a.runCancel != nil {
+		a.runCancel()
+		select {
+		case <-a.runDone:
+		case <-ctx.Done():
+			err = errors.Join(err, fmt.Errorf("routing workers did not stop in time: %w", ctx.Err()))
+		}
+	}
+	return errors.Join(err, a.Close())
+}
+
+func (a *App) stopPortals(ctx context.Context) error {
+	a.mu.Lock()
+	started := a.started
+	a.started = nil
+	a.mu.Unlock()
+	var errs []error
+	for i := len(started) - 1; i >= 0; i-- {
+		p := started[i]
+		if err := p.Adapter.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop portal %q: %w", p.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases storage and the stream; safe to call twice.
+func (a *App) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+func (a *App) reply(ctx context.Context, m gateway.Message, r gateway.Receipt) error {
+	if rep, ok := a.repliers[m.Portal]; ok {
+		return rep.Reply(ctx, m, r)
+	}
+	return nil
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, code := "ok", http.StatusOK
+	if _, _, err := a.Store.KVGet(ctx, "healthz"); err != nil {
+		status, code = "storage: "+err.Error(), http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "{\"status\":%q}\n", status)
+}
+
+// guardedMux turns ServeMux's panic on a conflicting pattern into an error
+// for the portal that asked for it, so a bad config cannot crash serve.
+type guardedMux struct {
+	mux *http.ServeMux
+	err error
+}
+
+func (g *guardedMux) Handle(pattern string, h http.Handler) {
+	defer func() {
+		if r := recover(); r != nil && g.err == nil {
+			g.err = fmt.Errorf("route %q: %v", pattern, r)
+		}
+	}()
+	g.mux.Handle(pattern, h)
+}
