@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -12,25 +13,65 @@ import (
 
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/casepg"
+	"github.com/dargah137/dargah/cases/casesqlite"
 	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/internal/testenv"
 )
 
-// The router is tested against the real PostgreSQL case store: cases are
-// opened the way the pipeline opens them (MessageAccept + MessageDecide),
-// and the router's lookups run real queries.
+// The router is tested against the real case stores, embedded SQLite and
+// PostgreSQL: cases are opened the way the pipeline opens them
+// (MessageAccept + MessageDecide), and the router's lookups run real queries.
 
-func newStore(t testing.TB) *casepg.Store {
+// testStore is a case store with the verbs these tests need to set cases up.
+type testStore interface {
+	cases.Store
+	CaseClose(ctx context.Context, caseID int64, outcome, actor string) error
+}
+
+var backends = []struct {
+	name string
+	open func(t testing.TB) testStore
+}{
+	{"sqlite", openSQLite},
+	{"postgres", openPostgres},
+}
+
+func openSQLite(t testing.TB) testStore {
+	t.Helper()
+	s, err := casesqlite.Open(t.Context(), filepath.Join(t.TempDir(), "dargah.db"), casesqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return migrated(t, s)
+}
+
+func openPostgres(t testing.TB) testStore {
 	t.Helper()
 	s, err := casepg.Open(t.Context(), testenv.PostgresURL(t), casepg.Options{MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return migrated(t, s)
+}
+
+func migrated(t testing.TB, s testStore) testStore {
+	t.Helper()
 	t.Cleanup(func() { s.Close() })
 	if err := s.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// eachBackend runs test once per case store, in parallel.
+func eachBackend(t *testing.T, test func(t *testing.T, r *Router, s testStore)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s := b.open(t)
+			test(t, New(loadShipped(t), s, Options{}), s)
+		})
+	}
 }
 
 var msgSeq atomic.Int64
@@ -51,7 +92,7 @@ func msg(text string) gateway.Message {
 
 // decideAndRecord runs the router on m and records the decision in the
 // store, as the pipeline does, returning the receipt.
-func decideAndRecord(t *testing.T, r *Router, s *casepg.Store, m gateway.Message) gateway.Receipt {
+func decideAndRecord(t *testing.T, r *Router, s testStore, m gateway.Message) gateway.Receipt {
 	t.Helper()
 	ctx := t.Context()
 	if _, _, err := s.MessageAccept(ctx, m); err != nil {
@@ -69,7 +110,7 @@ func decideAndRecord(t *testing.T, r *Router, s *casepg.Store, m gateway.Message
 }
 
 // openCase opens a case through the router and store; it returns the case.
-func openCase(t *testing.T, r *Router, s *casepg.Store, text, thread string) cases.Case {
+func openCase(t *testing.T, r *Router, s testStore, text, thread string) cases.Case {
 	t.Helper()
 	m := msg(text)
 	m.ThreadKey = thread
@@ -84,9 +125,11 @@ func openCase(t *testing.T, r *Router, s *casepg.Store, text, thread string) cas
 	return c
 }
 
-func newRouter(t testing.TB) (*Router, *casepg.Store) {
+// newRouter is a router over the shipped rules and an embedded store, for
+// tests whose messages never reach the store or do not depend on which.
+func newRouter(t testing.TB) (*Router, testStore) {
 	t.Helper()
-	s := newStore(t)
+	s := openSQLite(t)
 	return New(loadShipped(t), s, Options{}), s
 }
 
@@ -233,230 +276,236 @@ func mistype(code string) string {
 
 func TestStatus(t *testing.T) {
 	t.Parallel()
-	r, s := newRouter(t)
-	ctx := t.Context()
-	c := openCase(t, r, s, "زباله‌های کوچه جمع نشده", "")
-	code := c.TrackingCode
-	spaced := code[:3] + " " + code[3:6] + "-" + code[6:]
-	unknown, err := cases.NewTrackingCode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for unknown == code {
-		unknown, _ = cases.NewTrackingCode()
-	}
-
-	tests := []struct {
-		name, text, lang, rule, code string
-		contains                     []string
-	}{
-		{"bare code", code, "fa", "status", code, []string{code, StatusName(cases.StatusOpen, "fa"), "پسماند"}},
-		{"persian digits", "کد پیگیری " + persianDigits(code) + " چی شد؟", "fa", "status", code, []string{code}},
-		{"spaces and dashes", "وضعیت درخواست " + spaced, "fa", "status", code, []string{code}},
-		{"english", "What is the status of " + code + "?", "en", "status", code, []string{StatusName(cases.StatusOpen, "en"), "Waste collection"}},
-		{"arabic", "ما حالة الطلب " + code + " من فضلكم", "ar", "status", code, []string{StatusName(cases.StatusOpen, "ar")}},
-		{"unknown code", "پیگیری " + unknown, "fa", "status:unknown", "", []string{unknown, "پیدا نشد"}},
-		{"mistyped code", "کد رهگیری " + mistype(code), "fa", "status:mistyped", "", []string{mistype(code), "اشتباه"}},
-		{"mistyped bare", mistype(code), "fa", "status:mistyped", "", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m := msg(tt.text)
-			d, err := r.Decide(ctx, m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.Rule != tt.rule || d.Outcome != gateway.OutcomeResolved || d.TrackingCode != tt.code {
-				t.Fatalf("got %+v, want rule %s code %q", d, tt.rule, tt.code)
-			}
-			if tt.lang != "" {
-				want := r.language(m, Normalize(m.Text))
-				if want != tt.lang {
-					t.Errorf("language %s, want %s", want, tt.lang)
-				}
-			}
-			for _, w := range tt.contains {
-				if !strings.Contains(d.Reply, w) {
-					t.Errorf("reply %q lacks %q", d.Reply, w)
-				}
-			}
-			if strings.ContainsAny(d.Reply, "{}") {
-				t.Errorf("reply %q has an unfilled placeholder", d.Reply)
-			}
-		})
-	}
-
-	// A number in a complaint that is no tracking code does not hijack it.
-	t.Run("postal code in a complaint", func(t *testing.T) {
-		t.Parallel()
-		for _, n := range []string{unknown, mistype(code), "0923456781"} {
-			d, err := r.Decide(ctx, msg("جلوی پلاک ۱۲ با کد پستی "+persianDigits(n)+" یه چاله بزرگ هست"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.Rule != "classify:asphalt" {
-				t.Errorf("number %s: rule %q, want classify:asphalt", n, d.Rule)
-			}
-		}
-	})
-
-	// A phone number is not cut into a code.
-	t.Run("phone number", func(t *testing.T) {
-		t.Parallel()
-		d, err := r.Decide(ctx, msg("پیگیری کنید 09151234567 شماره منه"))
+	eachBackend(t, func(t *testing.T, r *Router, s testStore) {
+		ctx := t.Context()
+		c := openCase(t, r, s, "زباله‌های کوچه جمع نشده", "")
+		code := c.TrackingCode
+		spaced := code[:3] + " " + code[3:6] + "-" + code[6:]
+		unknown, err := cases.NewTrackingCode()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasPrefix(d.Rule, "status") {
-			t.Errorf("rule %q for a phone number", d.Rule)
+		for unknown == code {
+			unknown, _ = cases.NewTrackingCode()
 		}
+
+		tests := []struct {
+			name, text, lang, rule, code string
+			contains                     []string
+		}{
+			{"bare code", code, "fa", "status", code, []string{code, StatusName(cases.StatusOpen, "fa"), "پسماند"}},
+			{"persian digits", "کد پیگیری " + persianDigits(code) + " چی شد؟", "fa", "status", code, []string{code}},
+			{"spaces and dashes", "وضعیت درخواست " + spaced, "fa", "status", code, []string{code}},
+			{"english", "What is the status of " + code + "?", "en", "status", code, []string{StatusName(cases.StatusOpen, "en"), "Waste collection"}},
+			{"arabic", "ما حالة الطلب " + code + " من فضلكم", "ar", "status", code, []string{StatusName(cases.StatusOpen, "ar")}},
+			{"unknown code", "پیگیری " + unknown, "fa", "status:unknown", "", []string{unknown, "پیدا نشد"}},
+			{"mistyped code", "کد رهگیری " + mistype(code), "fa", "status:mistyped", "", []string{mistype(code), "اشتباه"}},
+			{"mistyped bare", mistype(code), "fa", "status:mistyped", "", nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				m := msg(tt.text)
+				d, err := r.Decide(ctx, m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.Rule != tt.rule || d.Outcome != gateway.OutcomeResolved || d.TrackingCode != tt.code {
+					t.Fatalf("got %+v, want rule %s code %q", d, tt.rule, tt.code)
+				}
+				if tt.lang != "" {
+					want := r.language(m, Normalize(m.Text))
+					if want != tt.lang {
+						t.Errorf("language %s, want %s", want, tt.lang)
+					}
+				}
+				for _, w := range tt.contains {
+					if !strings.Contains(d.Reply, w) {
+						t.Errorf("reply %q lacks %q", d.Reply, w)
+					}
+				}
+				if strings.ContainsAny(d.Reply, "{}") {
+					t.Errorf("reply %q has an unfilled placeholder", d.Reply)
+				}
+			})
+		}
+
+		// A number in a complaint that is no tracking code does not hijack it.
+		t.Run("postal code in a complaint", func(t *testing.T) {
+			t.Parallel()
+			for _, n := range []string{unknown, mistype(code), "0923456781"} {
+				d, err := r.Decide(ctx, msg("جلوی پلاک ۱۲ با کد پستی "+persianDigits(n)+" یه چاله بزرگ هست"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.Rule != "classify:asphalt" {
+					t.Errorf("number %s: rule %q, want classify:asphalt", n, d.Rule)
+				}
+			}
+		})
+
+		// A phone number is not cut into a code.
+		t.Run("phone number", func(t *testing.T) {
+			t.Parallel()
+			d, err := r.Decide(ctx, msg("پیگیری کنید 09151234567 شماره منه"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(d.Rule, "status") {
+				t.Errorf("rule %q for a phone number", d.Rule)
+			}
+		})
 	})
 }
 
 func TestStatusClosedCase(t *testing.T) {
 	t.Parallel()
-	r, s := newRouter(t)
-	c := openCase(t, r, s, "چراغ کوچه خاموشه", "")
-	if err := s.CaseClose(t.Context(), c.ID, "done", "test"); err != nil {
-		t.Fatal(err)
-	}
-	for _, lang := range []string{"fa", "en", "ar", "ur"} {
-		m := msg(c.TrackingCode)
-		m.Language = lang
-		d, err := r.Decide(t.Context(), m)
-		if err != nil {
+	eachBackend(t, func(t *testing.T, r *Router, s testStore) {
+		c := openCase(t, r, s, "چراغ کوچه خاموشه", "")
+		if err := s.CaseClose(t.Context(), c.ID, "done", "test"); err != nil {
 			t.Fatal(err)
 		}
-		if d.Rule != "status" || !strings.Contains(d.Reply, StatusName(cases.StatusClosed, lang)) {
-			t.Errorf("%s: %+v", lang, d)
+		for _, lang := range []string{"fa", "en", "ar", "ur"} {
+			m := msg(c.TrackingCode)
+			m.Language = lang
+			d, err := r.Decide(t.Context(), m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Rule != "status" || !strings.Contains(d.Reply, StatusName(cases.StatusClosed, lang)) {
+				t.Errorf("%s: %+v", lang, d)
+			}
 		}
-	}
+	})
 }
 
 func TestThread(t *testing.T) {
 	t.Parallel()
-	r, s := newRouter(t)
-	ctx := t.Context()
-	c := openCase(t, r, s, "درخت کوچه ما خشک شده", "chat-42")
+	eachBackend(t, func(t *testing.T, r *Router, s testStore) {
+		ctx := t.Context()
+		c := openCase(t, r, s, "درخت کوچه ما خشک شده", "chat-42")
 
-	m := msg("عکسش رو هم فرستادم، لطفا زودتر رسیدگی کنید")
-	m.ThreadKey = "chat-42"
-	rc := decideAndRecord(t, r, s, m)
-	d := rc.Decision
-	if d.Rule != "thread" || d.Outcome != gateway.OutcomeResolved || d.LinkedTracking != c.TrackingCode {
-		t.Fatalf("follow-up decided %+v, want thread → %s", d, c.TrackingCode)
-	}
-	if !strings.Contains(d.Reply, c.TrackingCode) {
-		t.Errorf("reply %q does not name the case", d.Reply)
-	}
+		m := msg("عکسش رو هم فرستادم، لطفا زودتر رسیدگی کنید")
+		m.ThreadKey = "chat-42"
+		rc := decideAndRecord(t, r, s, m)
+		d := rc.Decision
+		if d.Rule != "thread" || d.Outcome != gateway.OutcomeResolved || d.LinkedTracking != c.TrackingCode {
+			t.Fatalf("follow-up decided %+v, want thread → %s", d, c.TrackingCode)
+		}
+		if !strings.Contains(d.Reply, c.TrackingCode) {
+			t.Errorf("reply %q does not name the case", d.Reply)
+		}
 
-	// The same thread key on another portal is another conversation.
-	other := msg("درخت کوچه ما خشک شده")
-	other.Portal, other.ThreadKey = "bale-137", "chat-42"
-	if d, err := r.Decide(ctx, other); err != nil || d.Rule != "classify:green_space" {
-		t.Errorf("other portal: %+v, %v", d, err)
-	}
+		// The same thread key on another portal is another conversation.
+		other := msg("درخت کوچه ما خشک شده")
+		other.Portal, other.ThreadKey = "bale-137", "chat-42"
+		if d, err := r.Decide(ctx, other); err != nil || d.Rule != "classify:green_space" {
+			t.Errorf("other portal: %+v, %v", d, err)
+		}
 
-	// Once the case is closed, the conversation starts afresh.
-	if err := s.CaseClose(ctx, c.ID, "done", "test"); err != nil {
-		t.Fatal(err)
-	}
-	again := msg("چراغ کوچه هم خاموشه")
-	again.ThreadKey = "chat-42"
-	if d, err := r.Decide(ctx, again); err != nil || d.Rule != "classify:street_lighting" {
-		t.Errorf("after close: %+v, %v", d, err)
-	}
+		// Once the case is closed, the conversation starts afresh.
+		if err := s.CaseClose(ctx, c.ID, "done", "test"); err != nil {
+			t.Fatal(err)
+		}
+		again := msg("چراغ کوچه هم خاموشه")
+		again.ThreadKey = "chat-42"
+		if d, err := r.Decide(ctx, again); err != nil || d.Rule != "classify:street_lighting" {
+			t.Errorf("after close: %+v, %v", d, err)
+		}
+	})
 }
 
 // TestRuleOrder gives each rule a message that the later rules would also
 // take, and checks the earlier rule wins.
 func TestRuleOrder(t *testing.T) {
 	t.Parallel()
-	r, s := newRouter(t)
-	inThread := openCase(t, r, s, "جدول خیابان شکسته", "chat-order")
-	other := openCase(t, r, s, "لامپ کوچه سوخته", "")
+	eachBackend(t, func(t *testing.T, r *Router, s testStore) {
+		inThread := openCase(t, r, s, "جدول خیابان شکسته", "chat-order")
+		other := openCase(t, r, s, "لامپ کوچه سوخته", "")
 
-	// FAQ words + a service keyword + a chosen service + another case's code.
-	text := "کد " + other.TrackingCode + " ساعت کاری ۱۳۷ و آسفالت خراب"
-	tests := []struct {
-		name, thread, service, text, rule string
-	}{
-		{"thread beats everything", "chat-order", "sidewalk", text, "thread"},
-		{"status beats faq", "", "sidewalk", text, "status"},
-		{"faq beats service code", "", "sidewalk", "ساعت کاری ۱۳۷ و آسفالت خراب", "faq:hours_137"},
-		{"service code beats keywords", "", "sidewalk", "آسفالت خراب", "service_code"},
-		{"keywords", "", "", "آسفالت خراب", "classify:asphalt"},
-		{"unknown thread falls through", "chat-none", "", "آسفالت خراب", "classify:asphalt"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m := msg(tt.text)
-			m.ThreadKey, m.ServiceCode = tt.thread, tt.service
-			d, err := r.Decide(t.Context(), m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.Rule != tt.rule {
-				t.Fatalf("rule %q, want %q (%+v)", d.Rule, tt.rule, d)
-			}
-			switch tt.rule {
-			case "thread":
-				if d.LinkedTracking != inThread.TrackingCode {
-					t.Errorf("linked %q, want %q", d.LinkedTracking, inThread.TrackingCode)
+		// FAQ words + a service keyword + a chosen service + another case's code.
+		text := "کد " + other.TrackingCode + " ساعت کاری ۱۳۷ و آسفالت خراب"
+		tests := []struct {
+			name, thread, service, text, rule string
+		}{
+			{"thread beats everything", "chat-order", "sidewalk", text, "thread"},
+			{"status beats faq", "", "sidewalk", text, "status"},
+			{"faq beats service code", "", "sidewalk", "ساعت کاری ۱۳۷ و آسفالت خراب", "faq:hours_137"},
+			{"service code beats keywords", "", "sidewalk", "آسفالت خراب", "service_code"},
+			{"keywords", "", "", "آسفالت خراب", "classify:asphalt"},
+			{"unknown thread falls through", "chat-none", "", "آسفالت خراب", "classify:asphalt"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				m := msg(tt.text)
+				m.ThreadKey, m.ServiceCode = tt.thread, tt.service
+				d, err := r.Decide(t.Context(), m)
+				if err != nil {
+					t.Fatal(err)
 				}
-			case "status":
-				if d.TrackingCode != other.TrackingCode {
-					t.Errorf("tracking %q, want %q", d.TrackingCode, other.TrackingCode)
+				if d.Rule != tt.rule {
+					t.Fatalf("rule %q, want %q (%+v)", d.Rule, tt.rule, d)
 				}
-			case "service_code":
-				if d.ServiceCode != "sidewalk" || d.Outcome != gateway.OutcomeCaseOpened {
-					t.Errorf("got %+v", d)
+				switch tt.rule {
+				case "thread":
+					if d.LinkedTracking != inThread.TrackingCode {
+						t.Errorf("linked %q, want %q", d.LinkedTracking, inThread.TrackingCode)
+					}
+				case "status":
+					if d.TrackingCode != other.TrackingCode {
+						t.Errorf("tracking %q, want %q", d.TrackingCode, other.TrackingCode)
+					}
+				case "service_code":
+					if d.ServiceCode != "sidewalk" || d.Outcome != gateway.OutcomeCaseOpened {
+						t.Errorf("got %+v", d)
+					}
 				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func TestServiceCode(t *testing.T) {
 	t.Parallel()
-	r, s := newRouter(t)
-	m := msg("")
-	m.Location = &gateway.Location{Lat: 36.2880, Long: 59.6157}
-	m.ServiceCode = "street_lighting"
-	rc := decideAndRecord(t, r, s, m)
-	if rc.Decision.Rule != "service_code" || rc.Decision.ServiceCode != "street_lighting" {
-		t.Fatalf("got %+v", rc.Decision)
-	}
-	if !strings.Contains(rc.Decision.Reply, rc.Decision.TrackingCode) || strings.Contains(rc.Decision.Reply, "{") {
-		t.Errorf("store did not fill the code into %q", rc.Decision.Reply)
-	}
+	eachBackend(t, func(t *testing.T, r *Router, s testStore) {
+		m := msg("")
+		m.Location = &gateway.Location{Lat: 36.2880, Long: 59.6157}
+		m.ServiceCode = "street_lighting"
+		rc := decideAndRecord(t, r, s, m)
+		if rc.Decision.Rule != "service_code" || rc.Decision.ServiceCode != "street_lighting" {
+			t.Fatalf("got %+v", rc.Decision)
+		}
+		if !strings.Contains(rc.Decision.Reply, rc.Decision.TrackingCode) || strings.Contains(rc.Decision.Reply, "{") {
+			t.Errorf("store did not fill the code into %q", rc.Decision.Reply)
+		}
 
-	m = msg("چاله")
-	m.ServiceCode = "potholes"
-	_, err := r.Decide(t.Context(), m)
-	if !errors.Is(err, ErrUnknownService) || !gateway.IsPermanent(err) || !strings.Contains(err.Error(), `"potholes"`) {
-		t.Errorf("unknown service code: err = %v", err)
-	}
+		m = msg("چاله")
+		m.ServiceCode = "potholes"
+		_, err := r.Decide(t.Context(), m)
+		if !errors.Is(err, ErrUnknownService) || !gateway.IsPermanent(err) || !strings.Contains(err.Error(), `"potholes"`) {
+			t.Errorf("unknown service code: err = %v", err)
+		}
+	})
 }
 
 func TestLookupErrorIsRetryable(t *testing.T) {
 	t.Parallel()
-	r, s := newRouter(t)
-	s.Close() // every query now fails, as with a database that went away
-	code, err := cases.NewTrackingCode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inThread := msg("چاله")
-	inThread.ThreadKey = "chat-1"
-	for _, m := range []gateway.Message{inThread, msg("پیگیری " + code)} {
-		_, err := r.Decide(t.Context(), m)
-		if err == nil || gateway.IsPermanent(err) {
-			t.Errorf("%q: err = %v, want a retryable error", m.Text, err)
+	eachBackend(t, func(t *testing.T, r *Router, s testStore) {
+		s.Close() // every query now fails, as with a database that went away
+		code, err := cases.NewTrackingCode()
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		inThread := msg("چاله")
+		inThread.ThreadKey = "chat-1"
+		for _, m := range []gateway.Message{inThread, msg("پیگیری " + code)} {
+			_, err := r.Decide(t.Context(), m)
+			if err == nil || gateway.IsPermanent(err) {
+				t.Errorf("%q: err = %v, want a retryable error", m.Text, err)
+			}
+		}
+	})
 }
 
 func TestLanguageChoice(t *testing.T) {
@@ -543,13 +592,16 @@ func TestStatusName(t *testing.T) {
 	}
 }
 
-var _ CaseLookup = (*casepg.Store)(nil)
+var (
+	_ CaseLookup = (*casepg.Store)(nil)
+	_ CaseLookup = (*casesqlite.Store)(nil)
+)
 
 // BenchmarkDecide routes a realistic mix of messages: keyword
 // classification and FAQ answers, which is most of the traffic and never
 // touches the store. Text arrives unnormalized, so Normalize is included.
 func BenchmarkDecide(b *testing.B) {
-	r := New(loadShipped(b), newStore(b), Options{})
+	r := New(loadShipped(b), openSQLite(b), Options{})
 	texts := []string{
 		"سلام، خیابان ما چاله داره آسفالتش خراب شده لطفا رسیدگی کنید",
 		"زباله‌های کوچه سه روزه جمع نشده و بوی بدش همه جا رو برداشته",
