@@ -5,11 +5,16 @@ import (
 	"time"
 )
 
-func BenchmarkPacerReserve(b *testing.B) {
+// BenchmarkPacer is one acquire and release, the pacer's cost per message.
+func BenchmarkPacer(b *testing.B) {
 	p := newPacer(time.Second, 30)
-	now := time.Now()
+	now := time.Unix(1_700_000_000, 0)
 	for i := 0; b.Loop(); i++ {
-		p.reserve(int64(i%1000), now)
+		now = now.Add(40 * time.Millisecond)
+		chat := int64(i % 1000)
+		if ok, _, _ := p.acquire(chat, now); ok {
+			p.release(chat, now)
+		}
 	}
 }
 

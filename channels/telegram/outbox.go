@@ -20,60 +20,83 @@ const (
 	maxSendAttempts        = 6
 )
 
-// pacer hands out send slots: at most one per interval to a chat and at
-// most perSecond overall, spaced evenly. It is pure bookkeeping over an
-// injected "now", so its rule is tested without waiting.
+// pacer decides when a send may start. Telegram counts messages when they
+// reach it, and a request's travel time varies, so spacing the starts is
+// not enough: a slow request followed by a fast one arrives too close
+// together. The pacer therefore counts from completions. A chat's next
+// send starts at least perChat after its previous send completed, and a
+// send starts only while fewer than perSecond sends are in flight or
+// completed within the last second. Since a request reaches Telegram
+// between its start and its completion, no second at Telegram's side can
+// see more than perSecond of them, nor one chat two within perChat.
+//
+// The pacer is bookkeeping over an injected "now", so its rule is tested
+// without waiting.
 type pacer struct {
 	mu        sync.Mutex
 	perChat   time.Duration
-	spacing   time.Duration
-	nextAny   time.Time
-	nextChat  map[int64]time.Time
-	reserved  int
-	sweepEach int
+	perSecond int
+	window    time.Duration
+	inflight  int
+	done      []time.Time         // completions within the window, oldest first
+	nextChat  map[int64]time.Time // earliest next start per chat
+	freed     chan struct{}       // closed when an in-flight send completes
+	released  int
 }
 
 func newPacer(perChat time.Duration, perSecond int) *pacer {
-	// Round the spacing up: 30 × 33.33ms must not fit in one second.
-	spacing := (time.Second + time.Duration(perSecond) - 1) / time.Duration(perSecond)
-	return &pacer{perChat: perChat, spacing: spacing, nextChat: map[int64]time.Time{}, sweepEach: 1024}
+	return &pacer{perChat: perChat, perSecond: perSecond, window: time.Second, nextChat: map[int64]time.Time{}, freed: make(chan struct{})}
 }
 
-// chatReady is the earliest time chat may be sent to. Waiting for it
-// before reserve keeps one throttled chat from pushing the shared
-// schedule into the future.
-func (p *pacer) chatReady(chat int64) time.Time {
+// acquire tries to start a send to chat at now. When it may not, it
+// returns how long to wait, or a channel that is closed when an in-flight
+// send completes (wait is then 0).
+func (p *pacer) acquire(chat int64, now time.Time) (ok bool, wait time.Duration, freed <-chan struct{}) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.nextChat[chat]
+	if at := p.nextChat[chat]; at.After(now) {
+		return false, at.Sub(now), nil
+	}
+	cut := 0
+	for cut < len(p.done) && !p.done[cut].After(now.Add(-p.window)) {
+		cut++
+	}
+	p.done = p.done[cut:]
+	if p.inflight+len(p.done) < p.perSecond {
+		p.inflight++
+		return true, 0, nil
+	}
+	if len(p.done) > 0 {
+		return false, p.done[0].Add(p.window).Sub(now), nil
+	}
+	return false, 0, p.freed
 }
 
-// reserve books the earliest slot at or after now for chat and returns it.
-func (p *pacer) reserve(chat int64, now time.Time) time.Time {
+// release records that a send to chat started by acquire completed at now.
+func (p *pacer) release(chat int64, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	at := now
-	if c := p.nextChat[chat]; c.After(at) {
-		at = c
+	p.inflight--
+	if n := len(p.done); n > 0 && now.Before(p.done[n-1]) {
+		now = p.done[n-1] // keep the list ordered whatever the clock did
 	}
-	if p.nextAny.After(at) {
-		at = p.nextAny
+	p.done = append(p.done, now)
+	if next := now.Add(p.perChat); next.After(p.nextChat[chat]) {
+		p.nextChat[chat] = next
 	}
-	// A slot later than nextAny leaves a gap, which only lowers the rate.
-	p.nextAny = at.Add(p.spacing)
-	p.nextChat[chat] = at.Add(p.perChat)
-	p.reserved++
-	if p.reserved%p.sweepEach == 0 {
+	close(p.freed)
+	p.freed = make(chan struct{})
+	if p.released++; p.released%1024 == 0 {
 		for id, t := range p.nextChat {
 			if t.Before(now) {
 				delete(p.nextChat, id)
 			}
 		}
 	}
-	return at
 }
 
-// delay pushes chat's next slot to at least until, after a 429.
+// delay pushes chat's next start to at least until, after a 429 or a
+// transient failure.
 func (p *pacer) delay(chat int64, until time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -156,14 +179,11 @@ func (o *outbox) deliver(j *job) error {
 	backoff := o.backoff
 	var err error
 	for attempt := 1; attempt <= maxSendAttempts; attempt++ {
-		if err := sleepUntil(o.ctx, o.now, o.pace.chatReady(j.chat)); err != nil {
-			return err
-		}
-		at := o.pace.reserve(j.chat, o.now())
-		if err := sleepUntil(o.ctx, o.now, at); err != nil {
+		if err := o.waitTurn(j.chat); err != nil {
 			return err
 		}
 		err = j.send(o.ctx)
+		o.pace.release(j.chat, o.now())
 		if err == nil {
 			return nil
 		}
@@ -181,6 +201,27 @@ func (o *outbox) deliver(j *job) error {
 		}
 	}
 	return err
+}
+
+// waitTurn blocks until the pacer lets a send to chat start.
+func (o *outbox) waitTurn(chat int64) error {
+	for {
+		ok, wait, freed := o.pace.acquire(chat, o.now())
+		if ok {
+			return nil
+		}
+		if freed != nil {
+			select {
+			case <-freed:
+				continue
+			case <-o.ctx.Done():
+				return o.ctx.Err()
+			}
+		}
+		if err := sleep(o.ctx, wait); err != nil {
+			return err
+		}
+	}
 }
 
 // wait blocks until every queued message is sent or given up, or ctx ends.
@@ -215,11 +256,6 @@ func classify(err error) (retryAfter time.Duration, transient bool) {
 	}
 	// Undecodable answers (an HTML error page from a proxy) are transient too.
 	return 0, true
-}
-
-// sleepUntil waits until at on the given clock or ctx ends.
-func sleepUntil(ctx context.Context, now func() time.Time, at time.Time) error {
-	return sleep(ctx, at.Sub(now()))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

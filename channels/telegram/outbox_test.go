@@ -10,43 +10,50 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 )
 
-// TestPacerLimits books many slots on a frozen clock and checks the rule
-// itself: one per chat per second, thirty per second overall.
+// TestPacerLimits checks the rule on a manual clock: thirty sends in
+// flight or completed within a second, and one per chat per second
+// counted from the previous completion.
 func TestPacerLimits(t *testing.T) {
 	t.Parallel()
 	p := newPacer(time.Second, 30)
 	t0 := time.Unix(1_700_000_000, 0)
-	var all []time.Time
-	byChat := map[int64][]time.Time{}
-	for i := range 300 {
-		chat := int64(i % 50)
-		at := p.reserve(chat, t0)
-		all = append(all, at)
-		byChat[chat] = append(byChat[chat], at)
-	}
-	for chat, list := range byChat {
-		for i := 1; i < len(list); i++ {
-			if gap := list[i].Sub(list[i-1]); gap < time.Second {
-				t.Fatalf("chat %d: slots %v apart", chat, gap)
-			}
+	for i := range 30 {
+		if ok, _, _ := p.acquire(int64(i), t0); !ok {
+			t.Fatalf("send %d refused", i)
 		}
 	}
-	for i := 30; i < len(all); i++ {
-		if span := all[i].Sub(all[i-30]); span < time.Second {
-			t.Fatalf("31 slots within %v", span)
-		}
+	ok, wait, freed := p.acquire(99, t0)
+	if ok || wait != 0 || freed == nil {
+		t.Fatalf("31st send in flight allowed: ok %v wait %v", ok, wait)
 	}
-	// 300 messages at 30/s need about ten seconds, not more.
-	if last := all[len(all)-1].Sub(t0); last > 11*time.Second {
-		t.Fatalf("pacer too slow: last slot after %v", last)
+	// Slow requests: they complete 300ms later.
+	t1 := t0.Add(300 * time.Millisecond)
+	for i := range 30 {
+		p.release(int64(i), t1)
+	}
+	select {
+	case <-freed:
+	default:
+		t.Fatal("waiters not woken by a completion")
+	}
+	if ok, wait, _ := p.acquire(99, t1); ok || wait != time.Second {
+		t.Fatalf("31st send within a second of 30 completions: ok %v wait %v", ok, wait)
+	}
+	t2 := t1.Add(time.Second + time.Nanosecond)
+	if ok, _, _ := p.acquire(99, t2); !ok {
+		t.Fatal("send refused after the window passed")
+	}
+	// Chat 5 completed at t1: its next send waits a second from then.
+	if ok, wait, _ := p.acquire(5, t1.Add(400*time.Millisecond)); ok || wait != 600*time.Millisecond {
+		t.Fatalf("chat 5 again too soon: ok %v wait %v", ok, wait)
 	}
 	// A 429's retry_after pushes only that chat back.
-	p.delay(7, t0.Add(time.Hour))
-	if at := p.chatReady(7); at.Before(t0.Add(time.Hour)) {
-		t.Fatalf("retry_after ignored: %v", at)
+	p.delay(7, t2.Add(time.Hour))
+	if ok, wait, _ := p.acquire(7, t2); ok || wait != time.Hour {
+		t.Fatalf("retry_after ignored: ok %v wait %v", ok, wait)
 	}
-	if at := p.reserve(8, t0); at.After(t0.Add(time.Minute)) {
-		t.Fatalf("other chat held up by chat 7: %v", at.Sub(t0))
+	if ok, _, _ := p.acquire(8, t2); !ok {
+		t.Fatal("chat 8 held up by chat 7")
 	}
 }
 
