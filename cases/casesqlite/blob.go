@@ -22,14 +22,18 @@ func (s *Store) AttachmentSave(ctx context.Context, a gateway.Attachment, data [
 		data = []byte{}
 	}
 	a.Size = int64(len(data))
-	res, err := s.exec(ctx, nil, `INSERT INTO attachments (id, content_type, filename, size, data, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		a.ID, a.ContentType, a.Filename, a.Size, data, now)
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, qAttachmentSave, a.ID, a.ContentType, a.Filename, a.Size, data, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: id taken", cases.ErrConflict)
+		}
+		return nil
+	})
 	if err != nil {
 		return a, fmt.Errorf("save attachment %s: %w", a.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return a, fmt.Errorf("save attachment %s: %w: id taken", a.ID, cases.ErrConflict)
 	}
 	return a, nil
 }
@@ -81,9 +85,10 @@ func (s *Store) KVPut(ctx context.Context, key string, value []byte, ttl time.Du
 	if value == nil {
 		value = []byte{}
 	}
-	if _, err := s.exec(ctx, nil, `INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
-		key, value, expires); err != nil {
+	if err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, qKVPut, key, value, expires)
+		return err
+	}); err != nil {
 		return fmt.Errorf("kv put %s: %w", key, err)
 	}
 	return nil
@@ -91,10 +96,22 @@ func (s *Store) KVPut(ctx context.Context, key string, value []byte, ttl time.Du
 
 // KVDelete removes key; a missing key is not an error.
 func (s *Store) KVDelete(ctx context.Context, key string) error {
-	if _, err := s.exec(ctx, nil, `DELETE FROM kv WHERE key = ?`, key); err != nil {
+	if err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, qKVDelete, key)
+		return err
+	}); err != nil {
 		return fmt.Errorf("kv delete %s: %w", key, err)
 	}
 	return nil
 }
+
+// Fixed attachment and kv writes (prepared once, see writeQueries).
+const (
+	qAttachmentSave = `INSERT INTO attachments (id, content_type, filename, size, data, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+	qKVPut = `INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`
+	qKVDelete = `DELETE FROM kv WHERE key = ?`
+)
 
 var _ cases.Store = (*Store)(nil)

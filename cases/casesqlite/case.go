@@ -179,11 +179,11 @@ func (s *Store) CaseAddEvent(ctx context.Context, caseID int64, ev cases.Event) 
 	if err != nil {
 		return ev, fmt.Errorf("add event to case %d: %w", caseID, err)
 	}
-	err = s.writeRow(ctx, nil, `INSERT INTO case_events (case_id, at, kind, actor, note, public, data)
-		SELECT id, ?, ?, ?, ?, ?, ? FROM cases WHERE id = ? RETURNING id`,
-		at, ev.Kind, ev.Actor, ev.Note, ev.Public, data, caseID).Scan(&ev.ID)
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return translate(s.writeRow(ctx, tx, qEventAdd, at, ev.Kind, ev.Actor, ev.Note, ev.Public, data, caseID).Scan(&ev.ID), cases.ErrNotFound)
+	})
 	if err != nil {
-		return ev, fmt.Errorf("add event to case %d: %w", caseID, translate(err, cases.ErrNotFound))
+		return ev, fmt.Errorf("add event to case %d: %w", caseID, err)
 	}
 	return ev, nil
 }
@@ -201,21 +201,19 @@ func eventData(d map[string]string) (sql.NullString, error) {
 // event by actor in the same transaction. Closing a closed case is
 // ErrConflict; an unknown case ErrNotFound.
 func (s *Store) CaseClose(ctx context.Context, caseID int64, outcome, actor string) error {
-	now := s.clock()
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		now := s.clock()
 		var status cases.Status
-		if err := s.writeRow(ctx, tx, `SELECT status FROM cases WHERE id = ?`, caseID).Scan(&status); err != nil {
+		if err := s.writeRow(ctx, tx, qCaseStatus, caseID).Scan(&status); err != nil {
 			return translate(err, cases.ErrNotFound)
 		}
 		if status == cases.StatusClosed {
 			return fmt.Errorf("%w: already closed", cases.ErrConflict)
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE cases SET status = 'closed', outcome = ?, closed_at = ?, updated_at = ?
-			WHERE id = ?`, outcome, now, now, caseID); err != nil {
+		if _, err := s.exec(ctx, tx, qCaseClose, outcome, now, now, caseID); err != nil {
 			return err
 		}
-		_, err := s.exec(ctx, tx, `INSERT INTO case_events (case_id, at, kind, actor, note, public)
-			VALUES (?, ?, 'closed', ?, ?, 1)`, caseID, now, actor, outcome)
+		_, err := s.exec(ctx, tx, qCaseClosedEvent, caseID, now, actor, outcome)
 		return err
 	})
 	if err != nil {
@@ -223,3 +221,12 @@ func (s *Store) CaseClose(ctx context.Context, caseID int64, outcome, actor stri
 	}
 	return nil
 }
+
+// Fixed case writes (prepared once, see writeQueries).
+const (
+	qEventAdd = `INSERT INTO case_events (case_id, at, kind, actor, note, public, data)
+		SELECT id, ?, ?, ?, ?, ?, ? FROM cases WHERE id = ? RETURNING id`
+	qCaseStatus      = `SELECT status FROM cases WHERE id = ?`
+	qCaseClose       = `UPDATE cases SET status = 'closed', outcome = ?, closed_at = ?, updated_at = ? WHERE id = ?`
+	qCaseClosedEvent = `INSERT INTO case_events (case_id, at, kind, actor, note, public) VALUES (?, ?, 'closed', ?, ?, 1)`
+)

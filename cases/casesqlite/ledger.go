@@ -47,26 +47,30 @@ func (s *Store) MessageAccept(ctx context.Context, m gateway.Message) (gateway.R
 		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: encode: %w", m.ID, err)
 	}
 	now := s.clock()
-	// DO NOTHING without a target covers both the portal key and the id.
-	res, err := s.exec(ctx, nil, `INSERT INTO messages (id, portal, portal_message_id, payload, status, accepted_at)
-		VALUES (?, ?, ?, ?, 'accepted', ?) ON CONFLICT DO NOTHING`,
-		m.ID, m.Portal, m.PortalMessageID, string(payload), now)
-	if err != nil {
-		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: %w", m.ID, translate(err, err))
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return gateway.Receipt{MessageID: m.ID, Portal: m.Portal, PortalMessageID: m.PortalMessageID,
-			Status: gateway.StatusAccepted, AcceptedAt: fromNanos(now)}, true, nil
-	}
-	// The row we collided with is committed: there is one writer.
-	r, err := s.MessageGetByPortalID(ctx, m.Portal, m.PortalMessageID)
-	if errors.Is(err, gateway.ErrUnknownMessage) {
-		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: %w: id taken by another message", m.ID, cases.ErrConflict)
-	}
+	var r gateway.Receipt
+	var created bool
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, qAccept, m.ID, m.Portal, m.PortalMessageID, string(payload), now)
+		if err != nil {
+			return translate(err, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			created = true
+			r = gateway.Receipt{MessageID: m.ID, Portal: m.Portal, PortalMessageID: m.PortalMessageID,
+				Status: gateway.StatusAccepted, AcceptedAt: fromNanos(now)}
+			return nil
+		}
+		// Read in tx: the first copy may be in this very batch.
+		r, err = scanReceipt(s.writeRow(ctx, tx, qReceiptByPortal, m.Portal, m.PortalMessageID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: id taken by another message", cases.ErrConflict)
+		}
+		return err
+	})
 	if err != nil {
 		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: %w", m.ID, err)
 	}
-	return r, false, nil
+	return r, created, nil
 }
 
 // MessageGet returns the receipt of message id.
@@ -80,8 +84,7 @@ func (s *Store) MessageGet(ctx context.Context, id string) (gateway.Receipt, err
 
 // MessageGetByPortalID finds a receipt by the portal's own id.
 func (s *Store) MessageGetByPortalID(ctx context.Context, portal, portalMessageID string) (gateway.Receipt, error) {
-	r, err := scanReceipt(s.readRow(ctx, `SELECT `+receiptCols+` FROM messages
-		WHERE portal = ? AND portal_message_id = ?`, portal, portalMessageID))
+	r, err := scanReceipt(s.readRow(ctx, qReceiptByPortal, portal, portalMessageID))
 	if err != nil {
 		return r, fmt.Errorf("get message %s/%s: %w", portal, portalMessageID, translate(err, gateway.ErrUnknownMessage))
 	}
@@ -106,9 +109,17 @@ func fillCode(d *gateway.Decision, code string) {
 	}
 }
 
-// The statements of a deciding transaction; MessageDecide prepares them
-// before it takes the writer (see stmts.warm).
+// Fixed write statements (prepared once, see writeQueries).
 const (
+	// DO NOTHING without a target covers both the portal key and the id.
+	qAccept = `INSERT INTO messages (id, portal, portal_message_id, payload, status, accepted_at)
+		VALUES (?, ?, ?, ?, 'accepted', ?) ON CONFLICT DO NOTHING`
+	qReceiptByPortal = `SELECT ` + receiptCols + ` FROM messages WHERE portal = ? AND portal_message_id = ?`
+	qDecideResolved  = `UPDATE messages SET status = 'decided', outcome = ?, rule = ?, reply = ?,
+		service_code = ?, tracking_code = ?, linked_tracking = ?, decided_at = ?
+		WHERE id = ? AND decided_at IS NULL RETURNING ` + receiptCols
+	qMarkDead = `UPDATE messages SET dead_reason = ?,
+		status = CASE WHEN decided_at IS NULL THEN 'dead' ELSE status END WHERE id = ?`
 	qDecideRead    = `SELECT payload, decided_at IS NOT NULL FROM messages WHERE id = ?`
 	qDecideReceipt = `SELECT ` + receiptCols + ` FROM messages WHERE id = ?`
 	qDecideSet     = `UPDATE messages SET status = 'decided', outcome = ?, rule = ?, reply = ?,
@@ -127,50 +138,16 @@ const (
 // MessageDecide records d for message id. OutcomeCaseOpened opens the
 // case in the same transaction; a LinkedTracking decision instead adds
 // the message to that case's timeline (unknown code: ErrNotFound).
-// Decisions are write transactions on the single writer, so concurrent
-// decides of one message run one after the other and all but the first
-// find the first decision.
+// Decisions are writes on the single writer, so concurrent decides of one
+// message run one after the other and all but the first find the first
+// decision.
 func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
 	if err := checkDecision(d); err != nil {
 		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
 	}
-	if d.Outcome == gateway.OutcomeResolved && d.LinkedTracking == "" {
-		return s.decideResolved(ctx, id, d)
-	}
-	if err := s.ws.warm(ctx, qDecideRead, qDecideReceipt, qDecideSet, qCaseInsert, qCaseOpenedEvent,
-		qCaseTouch, qCaseMessageEvent); err != nil {
-		return gateway.Receipt{}, fmt.Errorf("decide message %s: prepare: %w", id, err)
-	}
 	var r gateway.Receipt
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		var payload string
-		var decided bool
-		err := s.writeRow(ctx, tx, qDecideRead, id).
-			Scan(&payload, &decided)
-		if err != nil {
-			return translate(err, gateway.ErrUnknownMessage)
-		}
-		if decided {
-			r, err = scanReceipt(s.writeRow(ctx, tx, qDecideReceipt, id))
-			return err
-		}
-		var m gateway.Message
-		if err := json.Unmarshal([]byte(payload), &m); err != nil {
-			return fmt.Errorf("decode stored message: %w", err)
-		}
-		now := s.clock()
-		code := d.LinkedTracking
-		if code != "" {
-			err = s.linkMessage(ctx, tx, m, code, now)
-		} else {
-			code, err = s.openCase(ctx, tx, m, d, now)
-		}
-		if err != nil {
-			return err
-		}
-		fillCode(&d, code)
-		r, err = scanReceipt(s.writeRow(ctx, tx, qDecideSet,
-			d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, now, id))
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		r, err = s.decide(ctx, tx, id, d)
 		return err
 	})
 	if err != nil {
@@ -179,21 +156,44 @@ func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision
 	return r, nil
 }
 
-// decideResolved needs no case: one conditional UPDATE is the whole
-// transaction, and a message decided before is left alone.
-func (s *Store) decideResolved(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
-	fillCode(&d, "")
-	r, err := scanReceipt(s.writeRow(ctx, nil, `UPDATE messages SET status = 'decided', outcome = ?, rule = ?,
-		reply = ?, service_code = ?, tracking_code = ?, linked_tracking = ?, decided_at = ?
-		WHERE id = ? AND decided_at IS NULL RETURNING `+receiptCols,
-		d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, s.clock(), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return s.MessageGet(ctx, id) // decided before, or unknown
+func (s *Store) decide(ctx context.Context, tx *sql.Tx, id string, d gateway.Decision) (gateway.Receipt, error) {
+	now := s.clock()
+	if d.Outcome == gateway.OutcomeResolved && d.LinkedTracking == "" {
+		// No case: one conditional UPDATE; a decided message is left alone.
+		fillCode(&d, "")
+		r, err := scanReceipt(s.writeRow(ctx, tx, qDecideResolved,
+			d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, now, id))
+		if errors.Is(err, sql.ErrNoRows) { // decided before, or unknown
+			r, err = scanReceipt(s.writeRow(ctx, tx, qDecideReceipt, id))
+			return r, translate(err, gateway.ErrUnknownMessage)
+		}
+		return r, err
+	}
+	var payload string
+	var decided bool
+	if err := s.writeRow(ctx, tx, qDecideRead, id).Scan(&payload, &decided); err != nil {
+		return gateway.Receipt{}, translate(err, gateway.ErrUnknownMessage)
+	}
+	if decided {
+		return scanReceipt(s.writeRow(ctx, tx, qDecideReceipt, id))
+	}
+	var m gateway.Message
+	if err := json.Unmarshal([]byte(payload), &m); err != nil {
+		return gateway.Receipt{}, fmt.Errorf("decode stored message: %w", err)
+	}
+	code := d.LinkedTracking
+	var err error
+	if code != "" {
+		err = s.linkMessage(ctx, tx, m, code, now)
+	} else {
+		code, err = s.openCase(ctx, tx, m, d, now)
 	}
 	if err != nil {
-		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
+		return gateway.Receipt{}, err
 	}
-	return r, nil
+	fillCode(&d, code)
+	return scanReceipt(s.writeRow(ctx, tx, qDecideSet,
+		d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, now, id))
 }
 
 // openCase inserts the case for m and its "opened" event, retrying on a
@@ -299,13 +299,18 @@ func (s *Store) MessagesUndecided(ctx context.Context, before time.Time, limit i
 // A decided message keeps its status: its decision stands, only the
 // reason is recorded.
 func (s *Store) MessageMarkDead(ctx context.Context, id, reason string) error {
-	res, err := s.exec(ctx, nil, `UPDATE messages SET dead_reason = ?,
-		status = CASE WHEN decided_at IS NULL THEN 'dead' ELSE status END WHERE id = ?`, reason, id)
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, qMarkDead, reason, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return gateway.ErrUnknownMessage
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("mark message %s dead: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("mark message %s dead: %w", id, gateway.ErrUnknownMessage)
 	}
 	return nil
 }

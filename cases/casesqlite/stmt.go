@@ -77,37 +77,20 @@ func (r errRow) Scan(...any) error { return r.err }
 // scanner is a *sql.Row, *sql.Rows or errRow.
 type scanner interface{ Scan(dest ...any) error }
 
-// exec runs a fixed write statement, inside tx when it is not nil. In a
-// transaction it uses the prepared statement if warm made it, else it
-// lets the driver prepare it once more.
+// exec runs a write statement in tx, prepared if warmWrites prepared it.
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
-	if tx != nil {
-		if st := s.ws.cached(q); st != nil {
-			return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-		}
-		return tx.ExecContext(ctx, q, args...)
+	if st := s.ws.cached(q); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	st, err := s.ws.get(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
+	return tx.ExecContext(ctx, q, args...)
 }
 
-// writeRow runs a fixed statement returning one row on the writer,
-// inside tx when it is not nil (prepared as for exec).
+// writeRow runs a statement returning one row in tx, prepared as for exec.
 func (s *Store) writeRow(ctx context.Context, tx *sql.Tx, q string, args ...any) scanner {
-	if tx != nil {
-		if st := s.ws.cached(q); st != nil {
-			return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-		}
-		return tx.QueryRowContext(ctx, q, args...)
+	if st := s.ws.cached(q); st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
-	st, err := s.ws.get(ctx, q)
-	if err != nil {
-		return errRow{err}
-	}
-	return st.QueryRowContext(ctx, args...)
+	return tx.QueryRowContext(ctx, q, args...)
 }
 
 // readRow runs a fixed query returning one row on a reader.

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -40,12 +42,18 @@ type Options struct {
 
 // Store is a cases.Store in one SQLite file. It is safe for concurrent use.
 type Store struct {
-	w   *sql.DB // exactly one connection: the only writer
-	r   *sql.DB // readers
-	ws  *stmts  // prepared on w
-	rs  *stmts  // prepared on r
-	now func() time.Time
-	log *slog.Logger
+	w  *sql.DB // exactly one connection: the only writer
+	r  *sql.DB // readers
+	ws *stmts  // prepared on w
+	rs *stmts  // prepared on r
+
+	reqs      chan *writeReq // to the writer goroutine (see writer.go)
+	quit      chan struct{}  // closed by Close
+	stopped   chan struct{}  // closed when the writer has returned
+	warmed    atomic.Bool    // writeQueries are prepared
+	closeOnce sync.Once
+	now       func() time.Time
+	log       *slog.Logger
 	// newCode makes tracking codes; tests replace it to force collisions.
 	newCode func() (string, error)
 }
@@ -107,12 +115,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("casesqlite: open %s for reading: %w", path, err)
 	}
-	return &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r), now: opts.Now, log: opts.Logger,
-		newCode: cases.NewTrackingCode}, nil
+	s := &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r), now: opts.Now, log: opts.Logger,
+		newCode: cases.NewTrackingCode,
+		reqs:    make(chan *writeReq), quit: make(chan struct{}), stopped: make(chan struct{})}
+	go s.writer()
+	return s, nil
 }
 
-// Close closes both connection pools.
+// Close stops the writer, after the batch it is committing, and closes
+// both connection pools. Writes after Close fail.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.quit) })
+	<-s.stopped
 	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
 }
 
@@ -204,7 +218,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// writeTx runs fn in a write transaction, committing when it returns nil.
+// writeTx runs fn in a transaction of its own on the write connection,
+// outside the writer's batches; only Migrate uses it.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -106,3 +106,18 @@ func TestTrackingCollision(t *testing.T) {
 	})
 	storetest.TrackingCollision(t, e, func(gen func() (string, error)) { s.newCode = gen })
 }
+
+// After Close, writes fail instead of waiting for a writer that is gone.
+func TestWriteAfterClose(t *testing.T) {
+	t.Parallel()
+	s := open(t, filepath.Join(t.TempDir(), "dargah.db"), time.Now)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.KVPut(t.Context(), "k", []byte("v"), 0); err == nil {
+		t.Error("write after Close succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}

@@ -27,6 +27,7 @@ func ledgerTests() []Test {
 		{"MessageDecideOpensCase", testDecideOpensCase},
 		{"MessageDecideTwice", testDecideTwice},
 		{"MessageDecideConcurrent", testDecideConcurrent},
+		{"MessageDecideConcurrentFailures", testDecideConcurrentFailures},
 		{"MessageDecideLinked", testDecideLinked},
 		{"MessageDecideLinkedUnknown", testDecideLinkedUnknown},
 		{"MessagesUndecided", testMessagesUndecided},
@@ -388,6 +389,46 @@ func testDecideConcurrent(t *testing.T, e *Env) {
 	}
 	if evs, err := e.Store.CaseEvents(e.Ctx, cs[0].ID, false); err != nil || len(evs) != 1 {
 		t.Errorf("events = %d, %v; want 1", len(evs), err)
+	}
+}
+
+// Writes that fail beside writes that succeed, all at once: a store that
+// groups writes must undo only the failed ones.
+func testDecideConcurrentFailures(t *testing.T, e *Env) {
+	const n = 24
+	ms := make([]gateway.Message, n)
+	for i := range ms {
+		ms[i] = NewMessage(e.Clock.Now())
+		e.Accept(t, ms[i])
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		d := gateway.Decision{Outcome: gateway.OutcomeCaseOpened, Rule: "r"}
+		switch i % 3 {
+		case 1:
+			d.LinkedTracking = "1234567890" // no such case: fails
+		case 2:
+			d.Outcome = gateway.OutcomeResolved
+		}
+		wg.Go(func() { _, errs[i] = e.Store.MessageDecide(e.Ctx, ms[i].ID, d) })
+	}
+	wg.Wait()
+	for i := range n {
+		r, err := e.Store.MessageGet(e.Ctx, ms[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fails := i%3 == 1
+		if fails != (errs[i] != nil) || fails != (r.Status == gateway.StatusAccepted) {
+			t.Errorf("message %d: decide error %v, status %s", i, errs[i], r.Status)
+		}
+		if i%3 == 0 && !cases.ValidTrackingCode(r.Decision.TrackingCode) {
+			t.Errorf("message %d: tracking code %q", i, r.Decision.TrackingCode)
+		}
+	}
+	if cs, err := e.Store.CaseSearch(e.Ctx, cases.Filter{}); err != nil || len(cs) != n/3 {
+		t.Errorf("%d cases, %v; want %d", len(cs), err, n/3)
 	}
 }
 

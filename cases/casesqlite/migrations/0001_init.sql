@@ -25,7 +25,7 @@ CREATE TABLE messages (
 CREATE INDEX messages_undecided ON messages (accepted_at, id) WHERE status = 'accepted';
 
 CREATE TABLE cases (
-    id                  INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: ids are never reused
+    id                  INTEGER PRIMARY KEY, -- rowid; AUTOINCREMENT would cost a page write per insert
     tracking_code       TEXT NOT NULL UNIQUE,
     status              TEXT NOT NULL,
     service_code        TEXT NOT NULL DEFAULT '',
@@ -64,7 +64,7 @@ CREATE INDEX cases_service_opened ON cases (service_code, opened_at DESC);
 CREATE INDEX cases_status_opened ON cases (status, opened_at DESC);
 
 CREATE TABLE case_events (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id      INTEGER PRIMARY KEY,
     case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
     at      INTEGER NOT NULL,
     kind    TEXT NOT NULL,
