@@ -1,7 +1,3 @@
-// Package routing decides what happens to a citizen's message: continue a
-// conversation's case, answer a case-status question, answer a FAQ, or open
-// a case under a service code. The rules (services, keywords, FAQ answers,
-// reply templates) come from configs/routing.yaml.
 package routing
 
 import (

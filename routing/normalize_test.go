@@ -129,3 +129,12 @@ func TestWordRuneFastPaths(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkNormalize(b *testing.B) {
+	const text = "سلام، خيابانِ ما چالۀ بزرگي داره و آسفالتش از ۳ ماه پیش خراب شده؛ لطفاً رسیدگی کنید."
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		Normalize(text)
+	}
+}

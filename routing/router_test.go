@@ -519,7 +519,8 @@ func TestLanguageChoice(t *testing.T) {
 		{"then the contact's", "چاله", "", "ar", "ar"},
 		{"then detection", "pothole here", "", "", "en"},
 		{"unsupported is ignored", "الشارع فيه حفرة", "", "de", "ar"},
-		{"urdu falls back to persian where untranslated", "چاله", "ur", "", "ur"},
+		{"urdu", "چاله", "ur", "", "ur"},
+		{"urdu from detection", "سڑک پر چاله ہے", "", "", "ur"},
 	}
 	for _, tt := range tests {
 		m := msg(tt.text)
