@@ -1,0 +1,262 @@
+package sms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/dargah137/dargah/channels"
+)
+
+// sender delivers one text to one number through the provider and returns
+// the provider's ids (one per SMS part for SMPP). An error wrapping
+// errPermanent will not succeed on retry.
+type sender interface {
+	send(ctx context.Context, to, text string) ([]string, error)
+}
+
+// errPermanent marks send failures retrying cannot fix (a rejected number,
+// a 4xx from the panel).
+var errPermanent = errors.New("permanent")
+
+// outItem is one queued outgoing SMS.
+type outItem struct {
+	// ID makes enqueueing idempotent ("reply:<message id>", "notice:…").
+	ID           string    `json:"id"`
+	To           string    `json:"to"` // E.164
+	Text         string    `json:"text"`
+	MessageID    string    `json:"message_id,omitempty"`
+	TrackingCode string    `json:"tracking_code,omitempty"`
+	Attempts     int       `json:"attempts"`
+	NextAt       time.Time `json:"next_at"`
+	CreatedAt    time.Time `json:"created_at"`
+	LastError    string    `json:"last_error,omitempty"`
+}
+
+// sentRecord is what a provider id leads back to, for delivery reports.
+type sentRecord struct {
+	ItemID       string `json:"item_id"`
+	MessageID    string `json:"message_id,omitempty"`
+	TrackingCode string `json:"tracking_code,omitempty"`
+	To           string `json:"to"`
+}
+
+const (
+	sentTTL = 30 * 24 * time.Hour
+	// outboxWorkers bounds concurrent sends; the SMPP client has its own
+	// window and rate limit behind it.
+	outboxWorkers = 4
+)
+
+// outbox is a small durable queue of outgoing SMS: the whole queue is one
+// KV value, rewritten on every change, so what was queued survives a
+// dropped link and a restart. Sends are retried with exponential backoff
+// until MaxAttempts; a permanent failure is logged and dropped.
+type outbox struct {
+	kv     channels.KV
+	prefix string
+	send   sender
+	log    *slog.Logger
+	now    func() time.Time
+	cfg    *Settings
+
+	mu       sync.Mutex
+	items    []outItem
+	inflight map[string]bool
+	kick     chan struct{}
+	// sentHook, when set, is called after each successful send (tests).
+	sentHook func(outItem, []string)
+	wg       sync.WaitGroup
+}
+
+func newOutbox(kv channels.KV, portal string, s sender, cfg *Settings, log *slog.Logger, now func() time.Time) *outbox {
+	return &outbox{kv: kv, prefix: "sms:" + portal + ":", send: s, cfg: cfg, log: log, now: now,
+		inflight: map[string]bool{}, kick: make(chan struct{}, 1)}
+}
+
+func (o *outbox) key() string { return o.prefix + "outbox" }
+
+// load reads the persisted queue (at start).
+func (o *outbox) load(ctx context.Context) error {
+	v, found, err := o.kv.KVGet(ctx, o.key())
+	if err != nil {
+		return fmt.Errorf("load sms outbox: %w", err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.items = nil
+	if found && len(v) > 0 {
+		if err := json.Unmarshal(v, &o.items); err != nil {
+			// A corrupt queue must not stop intake; say what was lost.
+			o.log.Error("sms outbox unreadable; starting empty", "err", err, "value", string(v))
+			o.items = nil
+		}
+	}
+	return nil
+}
+
+func (o *outbox) saveLocked(ctx context.Context) error {
+	if len(o.items) == 0 {
+		return o.kv.KVDelete(ctx, o.key())
+	}
+	b, err := json.Marshal(o.items)
+	if err != nil {
+		return err
+	}
+	return o.kv.KVPut(ctx, o.key(), b, 0)
+}
+
+// enqueue queues it unless an item with its ID is queued or was sent.
+// It returns once the queue is persisted.
+func (o *outbox) enqueue(ctx context.Context, it outItem) error {
+	if _, found, err := o.kv.KVGet(ctx, o.prefix+"sent:"+it.ID); err != nil {
+		return fmt.Errorf("queue sms %s: %w", it.ID, err)
+	} else if found {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if slices.ContainsFunc(o.items, func(q outItem) bool { return q.ID == it.ID }) {
+		return nil
+	}
+	now := o.now()
+	it.CreatedAt, it.NextAt = now, now
+	o.items = append(o.items, it)
+	if err := o.saveLocked(ctx); err != nil {
+		o.items = o.items[:len(o.items)-1]
+		return fmt.Errorf("queue sms %s: %w", it.ID, err)
+	}
+	o.wake()
+	return nil
+}
+
+func (o *outbox) wake() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Len reports queued items (sending included).
+func (o *outbox) Len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.items)
+}
+
+// run sends due items until ctx is done; it waits for its sends.
+func (o *outbox) run(ctx context.Context) {
+	defer o.wg.Wait()
+	sem := make(chan struct{}, outboxWorkers)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := o.dispatch(ctx, sem)
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(next)
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.kick:
+		case <-timer.C:
+		}
+	}
+}
+
+// dispatch starts every due item it has a worker for and returns how long
+// until the next one is due.
+func (o *outbox) dispatch(ctx context.Context, sem chan struct{}) time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.now()
+	next := time.Minute
+	for _, it := range o.items {
+		if o.inflight[it.ID] {
+			continue
+		}
+		if d := it.NextAt.Sub(now); d > 0 {
+			next = min(next, d)
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			return next // every worker busy; a finishing one kicks
+		}
+		o.inflight[it.ID] = true
+		o.wg.Add(1)
+		go func(it outItem) {
+			defer o.wg.Done()
+			defer func() { <-sem; o.wake() }()
+			o.attempt(ctx, it)
+		}(it)
+	}
+	return next
+}
+
+func (o *outbox) attempt(ctx context.Context, it outItem) {
+	sctx, cancel := context.WithTimeout(ctx, o.cfg.SendTimeout)
+	ids, err := o.send.send(sctx, it.To, it.Text)
+	cancel()
+	// Bookkeeping must finish even when shutdown cancelled the send.
+	bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer bcancel()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.inflight, it.ID)
+	i := slices.IndexFunc(o.items, func(q outItem) bool { return q.ID == it.ID })
+	if i < 0 {
+		return
+	}
+	log := o.log.With("item", it.ID, "message", it.MessageID, "tracking_code", it.TrackingCode)
+	switch {
+	case err == nil:
+		o.items = slices.Delete(o.items, i, i+1)
+		if err := o.kv.KVPut(bctx, o.prefix+"sent:"+it.ID, []byte("1"), sentTTL); err != nil {
+			log.Warn("sms remember sent item", "err", err)
+		}
+		rec, _ := json.Marshal(sentRecord{ItemID: it.ID, MessageID: it.MessageID, TrackingCode: it.TrackingCode, To: it.To})
+		for _, id := range ids {
+			if id == "" {
+				continue
+			}
+			if err := o.kv.KVPut(bctx, o.prefix+"out:"+id, rec, sentTTL); err != nil {
+				log.Warn("sms remember provider id", "provider_id", id, "err", err)
+			}
+		}
+		log.Info("sms sent", "provider_ids", ids, "attempt", it.Attempts+1)
+		if o.sentHook != nil {
+			o.sentHook(it, ids)
+		}
+	case ctx.Err() != nil:
+		return // shutting down: the item stays queued as it was
+	default:
+		it.Attempts++
+		it.LastError = err.Error()
+		if errors.Is(err, errPermanent) || it.Attempts >= o.cfg.MaxAttempts {
+			log.Error("sms send failed for good; dropped", "err", err, "attempts", it.Attempts, "to", it.To)
+			o.items = slices.Delete(o.items, i, i+1)
+			break
+		}
+		d := o.cfg.RetryMin << min(it.Attempts-1, 20)
+		d = min(d, o.cfg.RetryMax)
+		d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+		it.NextAt = o.now().Add(d)
+		o.items[i] = it
+		log.Warn("sms send failed; will retry", "err", err, "attempts", it.Attempts, "in", d)
+	}
+	if err := o.saveLocked(bctx); err != nil {
+		log.Error("sms save outbox", "err", err)
+	}
+}
