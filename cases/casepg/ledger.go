@@ -25,13 +25,13 @@ const maxCodeTries = 8
 const receiptCols = `id, portal, portal_message_id, status, outcome, rule, reply, service_code,
 	tracking_code, linked_tracking, accepted_at, decided_at`
 
-// scanReceipt scans receiptCols, then extra.
-func scanReceipt(row pgx.Row, extra ...any) (gateway.Receipt, error) {
+// scanReceipt scans receiptCols.
+func scanReceipt(row pgx.Row) (gateway.Receipt, error) {
 	var r gateway.Receipt
 	var decidedAt *time.Time
-	err := row.Scan(append([]any{&r.MessageID, &r.Portal, &r.PortalMessageID, &r.Status, &r.Decision.Outcome,
+	err := row.Scan(&r.MessageID, &r.Portal, &r.PortalMessageID, &r.Status, &r.Decision.Outcome,
 		&r.Decision.Rule, &r.Decision.Reply, &r.Decision.ServiceCode, &r.Decision.TrackingCode,
-		&r.Decision.LinkedTracking, &r.AcceptedAt, &decidedAt}, extra...)...)
+		&r.Decision.LinkedTracking, &r.AcceptedAt, &decidedAt)
 	r.AcceptedAt = r.AcceptedAt.UTC()
 	if decidedAt != nil {
 		r.DecidedAt = decidedAt.UTC()

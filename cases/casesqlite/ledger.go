@@ -156,6 +156,7 @@ func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision
 	return r, nil
 }
 
+// decide is MessageDecide inside the writer's transaction tx.
 func (s *Store) decide(ctx context.Context, tx *sql.Tx, id string, d gateway.Decision) (gateway.Receipt, error) {
 	now := s.clock()
 	if d.Outcome == gateway.OutcomeResolved && d.LinkedTracking == "" {

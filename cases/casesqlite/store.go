@@ -1,8 +1,11 @@
 // Package casesqlite is the embedded cases.Store, on SQLite through
-// modernc.org/sqlite (pure Go, driver "sqlite"). One process owns the
-// file: writes go through a single connection, so transactions never
-// race each other for the write lock, and reads use a pool of their own,
-// which WAL lets run beside the writer.
+// modernc.org/sqlite (pure Go, driver "sqlite"), for a single-process
+// Dargah. Every write goes through one goroutine that owns the only write
+// connection and commits the writes that arrive together in one
+// transaction (writer.go); reads use a pool of their own, which WAL lets
+// run beside the writer. A second process on the same file (dargah
+// migrate, a backup) is safe: transactions take the write lock when they
+// begin (BEGIN IMMEDIATE) and wait up to busy_timeout for it.
 package casesqlite
 
 import (
