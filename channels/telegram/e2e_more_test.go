@@ -160,6 +160,9 @@ func TestOddInputs(t *testing.T) {
 	c.expectContains("دریافت شد")
 	srv.SendVoice(c.id, c.id, []byte("OggS voice"), 3)
 	c.expectContains("دریافت شد")
+	srv.FailNext("getFile", 502, 0)
+	srv.SendPhoto(c.id, c.id, []byte("photo"), "")
+	c.expectContains("دریافت فایل ممکن نشد")
 	if err := srv.WaitQueueEmpty(timeout(t)); err != nil {
 		t.Fatal(err)
 	}

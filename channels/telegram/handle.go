@@ -17,7 +17,10 @@ import (
 	"github.com/dargah137/dargah/gateway"
 )
 
-const processAttempts = 3
+const (
+	processAttempts = 3
+	processTimeout  = time.Minute
+)
 
 // profile is what the bot remembers about a citizen beyond one dialog.
 type profile struct {
@@ -37,7 +40,12 @@ func (b *Bot) handleUpdate(ctx context.Context, u tgbotapi.Update) {
 	backoff := b.retryBase
 	var err error
 	for attempt := 1; attempt <= processAttempts; attempt++ {
-		if err = b.process(ctx, u); err == nil {
+		// A hung store or intake must not hold the chat (and, when
+		// polling, the whole batch) forever.
+		actx, cancel := context.WithTimeout(ctx, processTimeout)
+		err = b.process(actx, u)
+		cancel()
+		if err == nil {
 			break
 		}
 		b.log.Warn("telegram update failed", "update", u.UpdateID, "attempt", attempt, "err", err)

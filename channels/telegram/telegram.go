@@ -14,6 +14,23 @@
 // or by webhook. Both are idempotent by update id, the polling offset is
 // kept in KV, and dialog state lives in KV with the dialog timeout as TTL,
 // so a restart neither loses nor repeats anything.
+//
+// A portal in dargah.yaml:
+//
+//	portals:
+//	  - name: telegram-137
+//	    type: telegram
+//	    token_env: TELEGRAM_TOKEN
+//	    phone_number: "137"
+//	    hours: "شنبه تا پنجشنبه ۷ تا ۲۲"
+//	  - name: bale-137
+//	    type: telegram
+//	    token_env: BALE_TOKEN
+//	    api_endpoint: https://tapi.bale.ai/bot%s/%s
+//	    mode: webhook
+//	    webhook_path: /hooks/bale
+//	    webhook_url: https://dargah.example.ir/hooks/bale
+//	    webhook_secret_env: BALE_WEBHOOK_SECRET
 package telegram
 
 import (
