@@ -22,6 +22,20 @@
 //	GET  /open311/v2/requests.json|xml, requests/{id}.json|xml (rate-limited)
 //	GET  /open311/v2/tokens/{token}.json|xml, discovery.json|xml
 //
+// Config (every setting optional; defaults shown):
+//
+//	portals:
+//	  - name: web
+//	    type: webform
+//	    prefix: ""                  # e.g. /137
+//	    open311_keys: []            # plus DARGAH_OPEN311_KEYS=k1,k2 at start
+//	    max_body_bytes: 65536       # JSON and Open311 bodies
+//	    max_attachment_bytes: 5242880
+//	    decide_timeout: 2s          # then 202 / "being reviewed"
+//	    track_rate: 30              # case lookups per minute per client IP
+//	    jurisdiction_id: mashhad.ir
+//	    trust_forwarded_for: false  # true only behind a proxy that sets it
+//
 // Idempotency: a JSON or Open311 client may send an Idempotency-Key header;
 // it becomes the message's PortalMessageID, so the same key always yields
 // the same message and at most one case, even when requests race. The
