@@ -121,7 +121,8 @@ func (l Level) Notifies(m Medium) bool {
 	return false
 }
 
-// Plan is the ladder that applies to one service code.
+// Plan is the ladder that applies to one service code. Get it from
+// Ladder.For; the zero Plan has no levels and its methods panic.
 type Plan struct {
 	// Service is the code For was asked about; Overridden reports whether a
 	// services: entry changed the default ladder for it.
@@ -297,7 +298,8 @@ type Ladder struct {
 }
 
 // For returns the plan for a service code: the default ladder with that
-// service's overrides applied. Unknown codes get the default.
+// service's overrides applied. Unknown codes get the default. Plans share
+// memory with the Ladder: read them, do not modify their slices.
 func (l *Ladder) For(serviceCode string) Plan {
 	p, ok := l.services[serviceCode]
 	if !ok {

@@ -116,6 +116,24 @@ func TestDueAtModes(t *testing.T) {
 	}
 }
 
+func TestCalendarSectionKeepsDefaults(t *testing.T) {
+	t.Parallel()
+	l, err := Parse("cal.yaml", []byte(minimalLadder+"calendar: {weekend: [thursday, friday]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Calendar.Holiday(at(2026, 3, 21, 12, 0)) || l.Calendar.WorkingDay(at(2026, 11, 26, 12, 0)) {
+		t.Error("weekend change should keep Nowruz and close Thursday")
+	}
+	l, err = Parse("cal.yaml", []byte(minimalLadder+"calendar: {holidays: []}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Calendar.Holiday(at(2026, 3, 21, 12, 0)) {
+		t.Error("holidays: [] should drop the defaults")
+	}
+}
+
 func TestProcess(t *testing.T) {
 	t.Parallel()
 	l, _ := shipped(t)

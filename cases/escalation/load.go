@@ -68,7 +68,7 @@ type fileProcess struct {
 }
 
 type file struct {
-	Calendar *workcal.Config         `yaml:"calendar"`
+	Calendar workcal.Config          `yaml:"calendar"`
 	Process  fileProcess             `yaml:"process"`
 	Ladder   fileLadder              `yaml:"ladder"`
 	Services map[string]fileOverride `yaml:"services"`
@@ -95,7 +95,7 @@ func Load(path string) (*Ladder, error) {
 // Decoding is strict (unknown keys fail). Sections:
 //
 //   - calendar: workcal.Config (timezone, weekend, holidays, office_hours,
-//     short_days); absent means workcal.DefaultConfig.
+//     short_days) over workcal.DefaultConfig: keys left out keep the default.
 //   - process: time, follow_up_deadline, feedback_timeout, duplicate_radius_m.
 //   - ladder: time (working|wall) and levels, each with name, recipients,
 //     notify, after (not on level 0, required after it) and remind_every
@@ -103,7 +103,9 @@ func Load(path string) (*Ladder, error) {
 //   - services: per service code, time and/or levels by name whose set
 //     fields replace the default level's.
 func Parse(name string, data []byte) (*Ladder, error) {
-	var f file
+	// The calendar section is decoded over the defaults: a file that only
+	// changes the weekend keeps the shipped holidays ("holidays: []" drops them).
+	f := file{Calendar: workcal.DefaultConfig()}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
@@ -117,11 +119,7 @@ func Parse(name string, data []byte) (*Ladder, error) {
 		errs = append(errs, fmt.Errorf("%s: %s: %s", name, key, fmt.Sprintf(format, args...)))
 	}
 
-	calCfg := workcal.DefaultConfig()
-	if f.Calendar != nil {
-		calCfg = *f.Calendar
-	}
-	cal, err := workcal.New(calCfg)
+	cal, err := workcal.New(f.Calendar)
 	if err != nil {
 		bad("calendar", "%v", err)
 	}
