@@ -293,8 +293,11 @@ func (s *Settings) validateHTTP(bad func(string, ...any)) {
 	if snd.To == "" || snd.Text == "" {
 		bad("send.to and send.text name the send API's parameters and are required")
 	}
+	if snd.ToFormat == "" {
+		snd.ToFormat = FormatNational
+	}
 	switch snd.ToFormat {
-	case "", FormatInternational, FormatNational, FormatE164:
+	case FormatInternational, FormatNational, FormatE164:
 	default:
 		bad("send.to_format %q is not national, international or e164", snd.ToFormat)
 	}

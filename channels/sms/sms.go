@@ -179,7 +179,9 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 		return err
 	}
 	if p.client != nil {
-		p.client.Start(runCtx)
+		// Its own context: Stop unbinds it with Close after the outbox
+		// stopped; cancelling would drop the link without unbind.
+		p.client.Start(context.WithoutCancel(ctx))
 	}
 	p.cancel = cancel
 	p.done = make(chan struct{})
