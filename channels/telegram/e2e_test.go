@@ -190,6 +190,9 @@ func wholeDialog(t *testing.T, rt apptest.Runtime) {
 		Thread: cs.ThreadKey, Contact: gateway.Contact{TelegramID: "9001"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := b.Notify(ctx, channels.Notice{TrackingCode: code, Kind: "answered", Text: "x"}); err == nil {
+		t.Fatal("notice without a telegram id accepted")
+	}
 	notice := c.expectContains("امتیاز")
 	if got := strings.Join(notice.InlineData(), ","); !strings.Contains(got, "rate:"+code+":5") {
 		t.Fatalf("rating buttons %q", got)

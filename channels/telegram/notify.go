@@ -149,6 +149,7 @@ func (b *Bot) sendWait(ctx context.Context, chat int64, text string, markup any)
 }
 
 func (b *Bot) sendFunc(chat int64, text string, markup any) func(ctx context.Context) error {
+	text = clip(text)
 	return func(ctx context.Context) error {
 		msg := tgbotapi.NewMessage(chat, text)
 		if markup != nil {
@@ -157,6 +158,19 @@ func (b *Bot) sendFunc(chat int64, text string, markup any) func(ctx context.Con
 		_, err := b.apiWith(ctx).Send(msg)
 		return err
 	}
+}
+
+// maxMessageRunes is Telegram's limit on a message's text.
+const maxMessageRunes = 4096
+
+// clip shortens text that Telegram would reject as too long; a long
+// answer from a department is better cut than not delivered.
+func clip(text string) string {
+	r := []rune(text)
+	if len(r) <= maxMessageRunes {
+		return text
+	}
+	return string(r[:maxMessageRunes-1]) + "…"
 }
 
 // sendReplies queues dialog replies without waiting: the chat's queue

@@ -138,3 +138,14 @@ func FuzzDecodeUpdate(f *testing.F) {
 		_ = chatOf(u) // must not panic on any shape
 	})
 }
+
+func TestClip(t *testing.T) {
+	t.Parallel()
+	if got := clip("کوتاه"); got != "کوتاه" {
+		t.Fatalf("short text changed: %q", got)
+	}
+	long := strings.Repeat("ب", maxMessageRunes+10)
+	if got := []rune(clip(long)); len(got) != maxMessageRunes || got[len(got)-1] != '…' {
+		t.Fatalf("clipped to %d runes", len(got))
+	}
+}
