@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/workcal"
@@ -137,4 +138,38 @@ func (e Event) Body() ([]byte, error) {
 		return nil, fmt.Errorf("event %s: %w", e.ID, err)
 	}
 	return b, nil
+}
+
+// EventFor builds the event for case c as it stands after the change:
+// department, district, escalation level and due time come from c, the
+// summary is c.Description cut to MaxSummaryBytes on a character boundary,
+// and a fresh event id is drawn. levelName and links are optional.
+func EventFor(kind Kind, c cases.Case, levelName string, now time.Time, links ...Link) (Event, error) {
+	id, err := NewEventID()
+	if err != nil {
+		return Event{}, err
+	}
+	e := Event{
+		ID: id, Kind: kind, TrackingCode: c.TrackingCode, ServiceCode: c.ServiceCode,
+		Department: c.Department, District: c.District, Level: c.EscalationLevel, LevelName: levelName,
+		Summary: truncate(c.Description, MaxSummaryBytes), Outcome: c.Outcome, Links: links, OccurredAt: now,
+	}
+	if kind != KindClosed {
+		e.DueAt = c.DueAt
+	}
+	if err := e.Validate(); err != nil {
+		return Event{}, fmt.Errorf("case %s: %w", c.TrackingCode, err)
+	}
+	return e, nil
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

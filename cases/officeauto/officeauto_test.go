@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dargah137/dargah/cases"
 )
@@ -343,5 +344,28 @@ func BenchmarkDeliverLoopback(b *testing.B) {
 		if r := s.Deliver(context.Background(), d); !r.Done {
 			b.Fatal(r.Err)
 		}
+	}
+}
+
+func TestEventFor(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 16, 30, 0, 0, time.UTC)
+	c := cases.Case{TrackingCode: trackingCode(t), ServiceCode: "asphalt", Department: "civil_works", District: "d01",
+		EscalationLevel: 1, DueAt: now.Add(24 * time.Hour), Description: strings.Repeat("چاله ", 1000)}
+	e, err := EventFor(KindEscalated, c, "deputy", now, Link{Rel: "case", Href: "https://137.example/c/1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Level != 1 || e.LevelName != "deputy" || !e.DueAt.Equal(c.DueAt) || e.District != "d01" || len(e.ID) != 32 ||
+		len(e.Summary) > MaxSummaryBytes || !utf8.ValidString(e.Summary) || len(e.Links) != 1 {
+		t.Errorf("event = %+v", e)
+	}
+	c.Outcome = "answered"
+	if e, err := EventFor(KindClosed, c, "", now); err != nil || !e.DueAt.IsZero() || e.Outcome != "answered" {
+		t.Errorf("closed = %+v, %v", e, err)
+	}
+	c.Department = ""
+	if _, err := EventFor(KindAssigned, c, "", now); err == nil {
+		t.Error("case without department: want error")
 	}
 }
