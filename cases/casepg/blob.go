@@ -46,8 +46,8 @@ func (s *Store) AttachmentGet(ctx context.Context, id string) (gateway.Attachmen
 }
 
 // KVGet returns the value under key; ok is false when it is missing or
-// expired by the store's clock. Expired rows stay until overwritten or
-// deleted; readers never see them.
+// expired by the store's clock. Readers never see an expired row; rows
+// are removed by the next KVPut with a ttl (see kvPurge).
 func (s *Store) KVGet(ctx context.Context, key string) ([]byte, bool, error) {
 	var v []byte
 	err := s.pool.QueryRow(ctx, `SELECT value FROM kv WHERE key = $1 AND (expires_at IS NULL OR expires_at > $2)`,
@@ -78,13 +78,24 @@ func (s *Store) KVPut(ctx context.Context, key string, value []byte, ttl time.Du
 	if value == nil {
 		value = []byte{}
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO kv (key, value, expires_at) VALUES ($1, $2, $3)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
-		key, value, expires); err != nil {
+	q := `INSERT INTO kv (key, value, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`
+	args := []any{key, value, expires}
+	if ttl > 0 {
+		q, args = `WITH `+kvPurge+` `+q, append(args, s.clock())
+	}
+	if _, err := s.pool.Exec(ctx, q, args...); err != nil {
 		return fmt.Errorf("kv put %s: %w", key, err)
 	}
 	return nil
 }
+
+// kvPurge deletes a bounded number of expired rows ($4 is now) in the
+// statement of a KVPut with a ttl: whoever writes expiring keys also
+// sweeps them, without a timer. SKIP LOCKED: concurrent puts share the
+// work instead of waiting on each other.
+const kvPurge = `purge AS (DELETE FROM kv WHERE key IN (
+	SELECT key FROM kv WHERE expires_at <= $4 AND key <> $1 LIMIT 100 FOR UPDATE SKIP LOCKED))`
 
 // KVDelete removes key; a missing key is not an error.
 func (s *Store) KVDelete(ctx context.Context, key string) error {

@@ -94,3 +94,32 @@ func TestTrackingCollision(t *testing.T) {
 	})
 	storetest.TrackingCollision(t, e, func(gen func() (string, error)) { s.newCode = gen })
 }
+
+// Expired rows go with the next put that has a ttl.
+func TestKVPurge(t *testing.T) {
+	t.Parallel()
+	var s *Store
+	e := storetest.NewEnv(t, func(t *testing.T, now func() time.Time) cases.Store {
+		s = open(t, now, 2)
+		return s
+	})
+	for _, k := range []string{"a", "b"} {
+		if err := s.KVPut(e.Ctx, k, []byte("v"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.KVPut(e.Ctx, "keep", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(2 * time.Minute)
+	if err := s.KVPut(e.Ctx, "c", []byte("v"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.pool.QueryRow(e.Ctx, `SELECT count(*) FROM kv`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("kv has %d rows, want 2 (keep, c)", n)
+	}
+}

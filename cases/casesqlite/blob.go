@@ -54,8 +54,8 @@ func (s *Store) AttachmentGet(ctx context.Context, id string) (gateway.Attachmen
 }
 
 // KVGet returns the value under key; ok is false when it is missing or
-// expired by the store's clock. Expired rows stay until overwritten or
-// deleted; readers never see them.
+// expired by the store's clock. Readers never see an expired row; rows
+// are removed by the next KVPut with a ttl (see qKVPurge).
 func (s *Store) KVGet(ctx context.Context, key string) ([]byte, bool, error) {
 	var v []byte
 	err := s.readRow(ctx, `SELECT value FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`,
@@ -86,6 +86,11 @@ func (s *Store) KVPut(ctx context.Context, key string, value []byte, ttl time.Du
 		value = []byte{}
 	}
 	if err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if ttl > 0 {
+			if _, err := s.exec(ctx, tx, qKVPurge, s.clock()); err != nil {
+				return err
+			}
+		}
 		_, err := s.exec(ctx, tx, qKVPut, key, value, expires)
 		return err
 	}); err != nil {
@@ -112,6 +117,9 @@ const (
 	qKVPut = `INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`
 	qKVDelete = `DELETE FROM kv WHERE key = ?`
+	// qKVPurge runs with every KVPut that has a ttl: whoever writes
+	// expiring keys also sweeps them, a bounded number at a time.
+	qKVPurge = `DELETE FROM kv WHERE rowid IN (SELECT rowid FROM kv WHERE expires_at <= ? LIMIT 100)`
 )
 
 var _ cases.Store = (*Store)(nil)

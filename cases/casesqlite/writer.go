@@ -179,5 +179,5 @@ var writeQueries = []string{
 	qAccept, qReceiptByPortal, qDecideRead, qDecideReceipt, qDecideSet, qDecideResolved,
 	qCaseInsert, qCaseOpenedEvent, qCaseTouch, qCaseMessageEvent, qMarkDead,
 	qEventAdd, qCaseStatus, qCaseClose, qCaseClosedEvent,
-	qAttachmentSave, qKVPut, qKVDelete,
+	qAttachmentSave, qKVPut, qKVDelete, qKVPurge,
 }
