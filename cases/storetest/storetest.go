@@ -8,7 +8,12 @@
 // New behaviour goes here, so every backend gets it: write a
 // func(t *testing.T, e *Env) in the file of its area (ledger.go, case.go,
 // store.go, or a new one such as lifecycle.go) and list it in that area's
-// table, which Run collects in groups.
+// table, which Run collects in groups. Env carries a manual Clock, so a
+// test jumps past a 72-hour deadline with e.Clock.Advance.
+//
+// Besides Run: TrackingCollision checks a store's retry on a taken
+// tracking code (the store's test file swaps in a generator), and
+// BenchAcceptDecide is the shared throughput benchmark.
 package storetest
 
 import (
