@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -30,6 +31,9 @@ type file struct {
 	Contacts    map[string]Contact `yaml:"contacts"`
 	Services    map[string]string  `yaml:"services"`
 	Districts   []fileDistrict     `yaml:"districts"`
+	// DistrictsFile is a GeoJSON FeatureCollection (a GIS export), read
+	// after the inline districts; see ParseDistricts.
+	DistrictsFile string `yaml:"districts_file"`
 }
 
 // Load reads and validates an organization file.
@@ -45,6 +49,7 @@ func Load(path string) (*Org, error) {
 // file path) prefixes every error. Decoding is strict: an unknown key is an
 // error. Validation reports every problem found, joined, each naming the
 // key (e.g. "org.yaml: departments[2] (green_space).head.name: missing").
+// A districts_file key is read from disk, relative to the directory of name.
 func Parse(name string, data []byte) (*Org, error) {
 	var f file
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -68,23 +73,42 @@ func Parse(name string, data []byte) (*Org, error) {
 		errs = append(errs, fmt.Errorf("%s: %s: %s", name, key, fmt.Sprintf(format, args...)))
 	}
 
-	for i, d := range f.Districts {
-		key := fmt.Sprintf("districts[%d]", i)
+	addDistrict := func(key string, d District, areaErr error) {
 		if !codeRE.MatchString(d.Code) {
 			bad(key+".code", "%q is not a code (a-z, 0-9, _ or -)", d.Code)
 		} else if _, dup := o.districts[d.Code]; dup {
 			bad(key+".code", "duplicate district %q", d.Code)
 		}
-		key = fmt.Sprintf("districts[%d] (%s)", i, d.Code)
+		key = fmt.Sprintf("%s (%s)", key, d.Code)
 		if d.Name.FA == "" {
 			bad(key+".name.fa", "missing")
 		}
-		area, err := decodeArea(&d.Area)
-		if err != nil {
-			bad(key+".area", "%v", err)
+		if areaErr != nil {
+			bad(key+".area", "%v", areaErr)
 		}
 		o.districts[d.Code] = len(o.Districts)
-		o.Districts = append(o.Districts, District{Code: d.Code, Name: d.Name, Area: area})
+		o.Districts = append(o.Districts, d)
+	}
+	for i, d := range f.Districts {
+		area, err := decodeArea(&d.Area)
+		addDistrict(fmt.Sprintf("districts[%d]", i), District{Code: d.Code, Name: d.Name, Area: area}, err)
+	}
+	if f.DistrictsFile != "" {
+		path := f.DistrictsFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(name), path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			bad("districts_file", "%v", err)
+		} else if ds, err := ParseDistricts(data); err != nil {
+			bad("districts_file", "%s: %v", path, err)
+		} else {
+			for i, d := range ds {
+				_, areaErr := checkArea(d.Area)
+				addDistrict(fmt.Sprintf("districts_file %s: features[%d]", path, i), d, areaErr)
+			}
+		}
 	}
 
 	if len(o.Departments) == 0 {
@@ -214,7 +238,13 @@ func decodeArea(n *yaml.Node) (orb.Geometry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid GeoJSON: %w", err)
 	}
-	switch geom := g.Geometry().(type) {
+	return checkArea(g.Geometry())
+}
+
+// checkArea accepts a Polygon or MultiPolygon with closed rings of valid
+// [long, lat] positions.
+func checkArea(g orb.Geometry) (orb.Geometry, error) {
+	switch geom := g.(type) {
 	case orb.Polygon:
 		return geom, checkPolygon(geom)
 	case orb.MultiPolygon:
@@ -232,6 +262,30 @@ func decodeArea(n *yaml.Node) (orb.Geometry, error) {
 	default:
 		return nil, fmt.Errorf("invalid GeoJSON: %s, want Polygon or MultiPolygon", geom.GeoJSONType())
 	}
+}
+
+// ParseDistricts reads districts from a GeoJSON FeatureCollection, as GIS
+// tools export them: each feature's geometry is the area and its
+// properties give "code" (required) and "name_fa", "name_en", "name_ar".
+// Areas are returned as found; Parse checks them with the inline ones.
+func ParseDistricts(data []byte) ([]District, error) {
+	fc, err := geojson.UnmarshalFeatureCollection(data)
+	if err != nil {
+		return nil, fmt.Errorf("invalid GeoJSON: %w", err)
+	}
+	out := make([]District, 0, len(fc.Features))
+	for _, f := range fc.Features {
+		out = append(out, District{
+			Code: f.Properties.MustString("code", ""),
+			Name: Names{
+				FA: f.Properties.MustString("name_fa", ""),
+				EN: f.Properties.MustString("name_en", ""),
+				AR: f.Properties.MustString("name_ar", ""),
+			},
+			Area: f.Geometry,
+		})
+	}
+	return out, nil
 }
 
 func checkPolygon(p orb.Polygon) error {

@@ -2,6 +2,8 @@ package org
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -258,11 +260,59 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestDistrictsFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fc := `{"type": "FeatureCollection", "features": [
+	  {"type": "Feature", "properties": {"code": "b", "name_fa": "ب", "name_en": "B"},
+	   "geometry": {"type": "MultiPolygon", "coordinates": [[[[60, 36], [61, 36], [61, 37], [60, 37], [60, 36]]]]}}
+	]}`
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("districts.geojson", fc)
+	o, err := Load(write("org.yaml", minimal+"districts_file: districts.geojson\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := o.DistrictAt(36.5, 60.5); !ok || d.Code != "b" || d.Name.Get("en") != "B" {
+		t.Errorf("DistrictAt from file = %+v %v", d, ok)
+	}
+	if d, ok := o.DistrictAt(36.5, 59.5); !ok || d.Code != "a" {
+		t.Errorf("inline district = %+v %v", d, ok)
+	}
+	for name, c := range map[string]struct{ geojson, want string }{
+		"missing file":  {"", "districts_file"},
+		"not geojson":   {`{"type": "Feature"}`, "invalid GeoJSON"},
+		"no code":       {strings.Replace(fc, `"code": "b", `, "", 1), `features[0].code: ""`},
+		"duplicate":     {strings.Replace(fc, `"code": "b"`, `"code": "a"`, 1), `duplicate district "a"`},
+		"no fa name":    {strings.Replace(fc, `"name_fa": "ب", `, "", 1), "(b).name.fa: missing"},
+		"line geometry": {strings.Replace(fc, `{"type": "MultiPolygon", "coordinates": [[[[60, 36], [61, 36], [61, 37], [60, 37], [60, 36]]]]}`, `{"type": "LineString", "coordinates": [[60, 36], [61, 36]]}`, 1), "want Polygon"},
+	} {
+		file := "none.geojson"
+		if c.geojson != "" {
+			file = strings.ReplaceAll(name, " ", "_") + ".geojson"
+			write(file, c.geojson)
+		}
+		_, err := Load(write(strings.ReplaceAll(name, " ", "_")+".yaml", minimal+"districts_file: "+file+"\n"))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", name, err, c.want)
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal))
 	f.Add([]byte("districts: [{code: a, name: {fa: x}, area: {type: MultiPolygon, coordinates: []}}]"))
 	f.Add([]byte(`districts: [{code: a, area: {"type": "Polygon", "coordinates": [[]]}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if strings.Contains(string(data), "districts_file") {
+			return // reads the disk; covered by TestDistrictsFile
+		}
 		o, err := Parse("fuzz.yaml", data)
 		if err != nil {
 			return
