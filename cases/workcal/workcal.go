@@ -157,15 +157,6 @@ func New(c Config) (*Calendar, error) {
 	return cal, nil
 }
 
-// MustDefault returns the calendar of DefaultConfig; it cannot fail.
-func MustDefault() *Calendar {
-	c, err := New(DefaultConfig())
-	if err != nil {
-		panic(err) // DefaultConfig is a constant; a failure is a programming error
-	}
-	return c
-}
-
 func (c *Calendar) addHoliday(s string) error {
 	s = strings.TrimSpace(toASCIIDigits(s))
 	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '/' })
