@@ -256,10 +256,10 @@ func TestMatch(t *testing.T) {
 			want:  []string{"c1→arab"},
 		},
 		{
-			name:   "no agents",
-			calls:  []call{{"c1", "asphalt", "fa", 0, 0}},
-			now:    500,
-			want:   nil,
+			name:  "no agents",
+			calls: []call{{"c1", "asphalt", "fa", 0, 0}},
+			now:   500,
+			want:  nil,
 		},
 	}
 	for _, tc := range cases {
