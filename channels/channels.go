@@ -104,6 +104,11 @@ type Env struct {
 	Cases CaseLookup
 	// Services lists the service codes the router knows, for menus.
 	Services []Service
+	// Leases is shared by every instance of the deployment; adapters that
+	// must run on one instance at a time (pollers) take a lease here.
+	Leases Leaser
+	// Instance names this Dargah process, as a lease holder.
+	Instance string
 }
 
 // Service is one service code offered to citizens.
@@ -154,4 +159,15 @@ type CaseQuery struct {
 type CaseLookup interface {
 	CaseStatus(ctx context.Context, trackingCode string) (CaseStatus, error)
 	CaseSearch(ctx context.Context, q CaseQuery) ([]CaseStatus, error)
+}
+
+// Leaser grants one holder at a time a named lease, so that only one
+// Dargah instance polls a given bot or mailbox. The app provides a Redis
+// lease in production and an in-process one on the embedded default.
+type Leaser interface {
+	// Acquire takes key for holder, or renews it when holder already has
+	// it, for ttl. held is false while another holder has it.
+	Acquire(ctx context.Context, key, holder string, ttl time.Duration) (held bool, err error)
+	// Release gives key up if holder has it.
+	Release(ctx context.Context, key, holder string) error
 }

@@ -3,5 +3,6 @@
 package all
 
 import (
+	_ "github.com/dargah137/dargah/channels/telegram"
 	_ "github.com/dargah137/dargah/channels/webform"
 )

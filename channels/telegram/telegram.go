@@ -108,7 +108,8 @@ const (
 // Start and Stop.
 type Bot struct {
 	cfg Settings
-	// Leaser decides which instance polls; KVLeaser over env.KV when nil.
+	// Leaser decides which instance polls; env.Leases when nil, or
+	// KVLeaser over env.KV when the host gives no leases.
 	Leaser Leaser
 	// HTTPClient is used for every Bot API call and download; its
 	// timeout must exceed PollTimeout. A default is made when nil.
@@ -273,6 +274,9 @@ func (b *Bot) Start(ctx context.Context, env channels.Env) error {
 	b.now = env.Now
 	if b.now == nil {
 		b.now = time.Now
+	}
+	if b.Leaser == nil && env.Leases != nil {
+		b.Leaser = env.Leases // shared by every instance (Redis in production)
 	}
 	if b.Leaser == nil {
 		b.Leaser = KVLeaser{KV: env.KV}

@@ -24,6 +24,7 @@ import (
 	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/gateway/redisstream"
 	"github.com/dargah137/dargah/gateway/sqlitestream"
+	"github.com/dargah137/dargah/internal/lease"
 	"github.com/dargah137/dargah/routing"
 )
 
@@ -46,6 +47,7 @@ type App struct {
 	Registry *prometheus.Registry
 
 	mux     *http.ServeMux
+	leases  channels.Leaser
 	closers []func() error
 
 	runCancel context.CancelFunc
@@ -87,10 +89,16 @@ func Build(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Store.Close)
-	if a.Stream, err = openStream(ctx, cfg.Stream, a.log, a.now); err != nil {
+	var rdb *redis.Client
+	if a.Stream, rdb, err = openStream(ctx, cfg.Stream, a.log, a.now); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Stream.Close)
+	if rdb != nil {
+		a.leases = lease.NewRedis(rdb, cfg.Stream.Name+":lease:")
+	} else {
+		a.leases = lease.NewLocal(a.now)
+	}
 
 	a.Router = routing.New(rules, a.Store, routing.Options{})
 	a.Pipeline, err = gateway.NewPipeline(gateway.PipelineConfig{
@@ -138,7 +146,9 @@ func openStore(ctx context.Context, c StorageConfig, log *slog.Logger, now func(
 	}
 }
 
-func openStream(ctx context.Context, c StreamConfig, log *slog.Logger, now func() time.Time) (gateway.Stream, error) {
+// openStream opens the configured stream; for Redis it also returns the
+// client, which the app shares for leases.
+func openStream(ctx context.Context, c StreamConfig, log *slog.Logger, now func() time.Time) (gateway.Stream, *redis.Client, error) {
 	opts := gateway.StreamOptions{
 		MaxAttempts: c.MaxAttempts, RetryDelay: c.RetryDelay, ClaimTimeout: c.ClaimTimeout, MaxLen: c.MaxLen, Now: now,
 	}
@@ -146,28 +156,28 @@ func openStream(ctx context.Context, c StreamConfig, log *slog.Logger, now func(
 	case "redis":
 		ro, err := redis.ParseURL(c.URL)
 		if err != nil {
-			return nil, fmt.Errorf("stream url: %w", err)
+			return nil, nil, fmt.Errorf("stream url: %w", err)
 		}
 		client := redis.NewClient(ro)
 		if err := client.Ping(ctx).Err(); err != nil {
 			client.Close()
-			return nil, fmt.Errorf("connect to Redis at %s: %w", ro.Addr, err)
+			return nil, nil, fmt.Errorf("connect to Redis at %s: %w", ro.Addr, err)
 		}
 		s, err := redisstream.New(client, redisstream.Config{Name: c.Name, Options: opts, Logger: log.With("component", "stream")})
 		if err != nil {
 			client.Close()
-			return nil, err
+			return nil, nil, err
 		}
-		return closeBoth{s, client}, nil
+		return closeBoth{s, client}, client, nil
 	default:
 		if err := ensureDir(c.Path); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s, err := sqlitestream.Open(ctx, c.Path, sqlitestream.Config{Options: opts, Logger: log.With("component", "stream")})
 		if err != nil {
-			return nil, fmt.Errorf("open embedded stream %s: %w", c.Path, err)
+			return nil, nil, fmt.Errorf("open embedded stream %s: %w", c.Path, err)
 		}
-		return s, nil
+		return s, nil, nil
 	}
 }
 
@@ -221,7 +231,7 @@ func (a *App) Start(ctx context.Context) error {
 		env := channels.Env{
 			Portal: p.Name, Kind: p.Kind, Logger: log, Now: a.now,
 			Intake: a.Pipeline, Attachments: a.Store, KV: a.Store, Mux: mux,
-			Cases: lookup, Services: services,
+			Cases: lookup, Services: services, Leases: a.leases, Instance: a.cfg.Instance,
 		}
 		err := p.Adapter.Start(ctx, env)
 		if err == nil {
