@@ -61,9 +61,18 @@ func httpPortal(panel *paneltest.Server) string {
 
 func TestHTTPPanelInOutReceipt(t *testing.T) {
 	t.Parallel()
+	for _, rt := range []apptest.Runtime{apptest.Embedded, apptest.Production} {
+		t.Run(string(rt), func(t *testing.T) {
+			t.Parallel()
+			testHTTPPanelInOut(t, rt)
+		})
+	}
+}
+
+func testHTTPPanelInOut(t *testing.T, rt apptest.Runtime) {
 	ctx := ctxT(t)
 	panel := paneltest.New(t, paneltest.Config{Token: panelToken, Secret: webhookSecret})
-	h := apptest.Start(t, apptest.Options{Portals: httpPortal(panel)})
+	h := apptest.Start(t, apptest.Options{Runtime: rt, Portals: httpPortal(panel)})
 	in := h.URL + "/sms/panel/in"
 
 	// The panel is overloaded at first; the outbox retries.

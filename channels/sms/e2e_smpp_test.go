@@ -66,9 +66,18 @@ var longPersian = func() string {
 
 func TestSMPPLongMessageStatusAndReceipt(t *testing.T) {
 	t.Parallel()
+	for _, rt := range []apptest.Runtime{apptest.Embedded, apptest.Production} {
+		t.Run(string(rt), func(t *testing.T) {
+			t.Parallel()
+			testSMPPLongMessage(t, rt)
+		})
+	}
+}
+
+func testSMPPLongMessage(t *testing.T, rt apptest.Runtime) {
 	ctx := ctxT(t)
 	srv := smsctest.New(t, smsctest.Config{})
-	h := apptest.Start(t, apptest.Options{Portals: smppPortal(srv)})
+	h := apptest.Start(t, apptest.Options{Runtime: rt, Portals: smppPortal(srv)})
 
 	// Parts arrive out of order, with a 16-bit reference.
 	if err := srv.SendMO(ctx, citizen, "137", longPersian, smsctest.MOOptions{Order: []int{3, 5, 1, 4, 2}, Ref: 4242, Ref16: true}); err != nil {

@@ -41,3 +41,27 @@ func FuzzWebhookBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNormalizePhone: any sender address gives E.164 or ErrPhone.
+func FuzzNormalizePhone(f *testing.F) {
+	for _, s := range []string{"09121234567", "+98 912 123 4567", "۰۹۱۲۱۲۳۴۵۶۷", "00964770", "MCI", "+", "98"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := NormalizePhone(s)
+		if err != nil {
+			return
+		}
+		if len(got) < 9 || len(got) > 16 || got[0] != '+' || got[1] == '0' {
+			t.Fatalf("NormalizePhone(%q) = %q", s, got)
+		}
+		for _, r := range got[1:] {
+			if r < '0' || r > '9' {
+				t.Fatalf("NormalizePhone(%q) = %q", s, got)
+			}
+		}
+		if again, err := NormalizePhone(got); err != nil || again != got {
+			t.Fatalf("not idempotent: %q → %q → %q %v", s, got, again, err)
+		}
+	})
+}
