@@ -7,10 +7,11 @@
 //	P agent:ID   string: the agent as JSON
 //	P agents     set: every agent ID that ever logged in
 //
-// Every change is a read-modify-write under WATCH/MULTI: the change is
-// computed by the same acd.Op functions the in-memory pool uses, and EXEC
-// fails (and the change is retried on fresh data) if another client
-// touched the agent meanwhile. Two instances claiming one available agent
+// Every change is an optimistic read-modify-write: the new state is
+// computed by the same acd.Op functions the in-memory pool uses, then
+// written by a Lua compare-and-set that succeeds only if the stored JSON is
+// still byte for byte what was read; otherwise the change is decided again
+// on the current value (two round trips when uncontended). Two instances claiming one available agent
 // therefore see exactly one success; the other retry reads "ringing" and
 // gets acd.ErrNotAvailable. Wrap-up expiry is computed on read
 // (acd.Agent.Effective) from the injected clock, so no instance needs a
@@ -78,56 +79,57 @@ func decode(id string, raw []byte) (acd.Agent, error) {
 	return a, nil
 }
 
+// casScript replaces the agent's JSON only if it is still exactly what
+// the caller read (ARGV[1]; "" for "no such key"), and adds the ID to the
+// set. On a mismatch it returns the current value so the caller can retry
+// without another read. One round trip, no connection pinned by WATCH.
+var casScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == false then cur = '' end
+if cur ~= ARGV[1] then return {0, cur} end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return {1, ''}
+`)
+
 func (p *Pool) apply(ctx context.Context, id string, create bool, op acd.Op) (acd.Agent, error) {
 	key := p.key(id)
-	var out acd.Agent
-	txf := func(tx *redis.Tx) error {
+	raw, err := p.rdb.Get(ctx, key).Result()
+	if errors.Is(err, redis.Nil) {
+		raw, err = "", nil
+	}
+	if err != nil {
+		return acd.Agent{}, fmt.Errorf("redispool: read agent %s: %w", id, err)
+	}
+	for range maxTxRetries {
 		now := p.now()
 		var a acd.Agent
-		raw, err := tx.Get(ctx, key).Bytes()
-		switch {
-		case errors.Is(err, redis.Nil):
+		if raw == "" {
 			if !create {
-				return fmt.Errorf("agent %s: %w", id, acd.ErrNotFound)
+				return acd.Agent{}, fmt.Errorf("agent %s: %w", id, acd.ErrNotFound)
 			}
 			a = acd.Agent{ID: id}
-		case err != nil:
-			return err
-		default:
-			if a, err = decode(id, raw); err != nil {
-				return err
-			}
+		} else if a, err = decode(id, []byte(raw)); err != nil {
+			return acd.Agent{}, err
 		}
 		a = a.Effective(now)
 		if err := op(&a, now); err != nil {
-			return err
+			return acd.Agent{}, err
 		}
 		b, err := json.Marshal(a)
 		if err != nil {
-			return err
+			return acd.Agent{}, fmt.Errorf("redispool: encode agent %s: %w", id, err)
 		}
-		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-			pipe.Set(ctx, key, b, 0)
-			pipe.SAdd(ctx, p.setKey(), id)
-			return nil
-		})
-		if err == nil {
-			out = a
-		}
-		return err
-	}
-	for range maxTxRetries {
-		err := p.rdb.Watch(ctx, txf, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue // someone changed the agent: recompute on fresh data
-		}
+		res, err := casScript.Run(ctx, p.rdb, []string{key, p.setKey()}, raw, b, id).Slice()
 		if err != nil {
-			if errors.Is(err, acd.ErrInvalidState) || errors.Is(err, acd.ErrNotFound) {
-				return acd.Agent{}, err
-			}
 			return acd.Agent{}, fmt.Errorf("redispool: change agent %s: %w", id, err)
 		}
-		return out, nil
+		if ok, _ := res[0].(int64); ok == 1 {
+			return a, nil
+		}
+		// Someone changed the agent since we read it: decide again on
+		// what is there now.
+		raw, _ = res[1].(string)
 	}
 	return acd.Agent{}, fmt.Errorf("redispool: change agent %s: gave up after %d conflicting writers", id, maxTxRetries)
 }
