@@ -365,7 +365,7 @@ func (p *Portal) DeliveryStatus(ctx context.Context, providerID string) (string,
 
 // webhook reads and authenticates one webhook request; it answers the
 // errors itself and returns nil records then.
-func (p *Portal) webhook(w http.ResponseWriter, r *http.Request) []record {
+func (p *Portal) webhook(w http.ResponseWriter, r *http.Request, format string) []record {
 	if !p.isStarted() {
 		http.Error(w, "portal stopped", http.StatusServiceUnavailable)
 		return nil
@@ -391,7 +391,7 @@ func (p *Portal) webhook(w http.ResponseWriter, r *http.Request) []record {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return nil
 	}
-	recs, err := parseBody(r.Method, query, r.Header.Get("Content-Type"), p.s.Incoming.Format, body)
+	recs, err := parseBody(r.Method, query, r.Header.Get("Content-Type"), format, body)
 	if err != nil {
 		p.log.Warn("sms webhook body unreadable", "err", err, "body", snippet(body))
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -401,7 +401,7 @@ func (p *Portal) webhook(w http.ResponseWriter, r *http.Request) []record {
 }
 
 func (p *Portal) serveIncoming(w http.ResponseWriter, r *http.Request) {
-	recs := p.webhook(w, r)
+	recs := p.webhook(w, r, p.s.Incoming.Format)
 	if recs == nil {
 		return
 	}
@@ -444,7 +444,7 @@ func (p *Portal) serveIncoming(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Portal) serveDLR(w http.ResponseWriter, r *http.Request) {
-	recs := p.webhook(w, r)
+	recs := p.webhook(w, r, "") // reports go by Content-Type
 	if recs == nil {
 		return
 	}

@@ -180,6 +180,9 @@ func TestCheckSignature(t *testing.T) {
 			t.Errorf("signature %q accepted", bad)
 		}
 	}
+	if checkSignature("header", "X", nil, h(""), nil, body) || checkSignature("hmac", "X", nil, h(hmacHex(nil, body)), nil, body) {
+		t.Error("an empty secret matched")
+	}
 	if !checkSignature("header", "X", secret, h("k"), nil, body) || checkSignature("header", "X", secret, h("kk"), nil, body) {
 		t.Error("header secret")
 	}

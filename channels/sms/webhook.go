@@ -208,6 +208,9 @@ func parseTimestamp(v string) time.Time {
 
 // checkSignature verifies a webhook's secret the configured way.
 func checkSignature(mode, name string, secret []byte, header func(string) string, query url.Values, body []byte) bool {
+	if mode != "none" && len(secret) == 0 {
+		return false // an unset secret must not match an absent one
+	}
 	switch mode {
 	case "none":
 		return true
