@@ -70,9 +70,10 @@ type outbox struct {
 	items    []outItem
 	inflight map[string]bool
 	kick     chan struct{}
-	// sentHook, when set, is called after each successful send (tests).
-	sentHook func(outItem, []string)
-	wg       sync.WaitGroup
+	// done, when set, is called as an item leaves the queue: sent (err
+	// nil) or given up. Tests wait on it.
+	done func(it outItem, ids []string, err error)
+	wg   sync.WaitGroup
 }
 
 func newOutbox(kv channels.KV, portal string, s sender, cfg *Settings, log *slog.Logger, now func() time.Time) *outbox {
@@ -236,8 +237,8 @@ func (o *outbox) attempt(ctx context.Context, it outItem) {
 			}
 		}
 		log.Info("sms sent", "provider_ids", ids, "attempt", it.Attempts+1)
-		if o.sentHook != nil {
-			o.sentHook(it, ids)
+		if o.done != nil {
+			o.done(it, ids, nil)
 		}
 	case ctx.Err() != nil:
 		return // shutting down: the item stays queued as it was
@@ -247,6 +248,9 @@ func (o *outbox) attempt(ctx context.Context, it outItem) {
 		if errors.Is(err, errPermanent) || it.Attempts >= o.cfg.MaxAttempts {
 			log.Error("sms send failed for good; dropped", "err", err, "attempts", it.Attempts, "to", it.To)
 			o.items = slices.Delete(o.items, i, i+1)
+			if o.done != nil {
+				o.done(it, nil, err)
+			}
 			break
 		}
 		d := o.cfg.RetryMin << min(it.Attempts-1, 20)
