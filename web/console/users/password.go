@@ -1,0 +1,107 @@
+package users
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2id parameters (RFC 9106 second recommended option, lighter memory
+// so a 2-core server can take a burst of sign-ins).
+const (
+	argonTime    = 3
+	argonMemory  = 64 * 1024 // KiB
+	argonThreads = 2
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// Password length bounds, in characters; the upper bound keeps hashing cost
+// from being chosen by the client.
+const (
+	MinPassword = 10
+	MaxPassword = 128
+)
+
+// ErrPasswordPolicy is returned for a password outside the length bounds.
+var ErrPasswordPolicy = fmt.Errorf("password must be %d–%d characters", MinPassword, MaxPassword)
+
+// CheckPolicy reports whether pw is acceptable as a new password.
+func CheckPolicy(pw string) error {
+	if n := utf8.RuneCountInString(pw); n < MinPassword || n > MaxPassword {
+		return ErrPasswordPolicy
+	}
+	return nil
+}
+
+// HashPassword returns an argon2id PHC string:
+// $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash> (unpadded standard base64).
+func HashPassword(pw string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// ErrBadHash is returned for a stored hash that is not a PHC argon2id string.
+var ErrBadHash = errors.New("not an argon2id PHC string")
+
+// VerifyPassword reports whether pw matches the PHC string, comparing in
+// constant time. The parameters come from the string, so old hashes keep
+// working after the defaults change.
+func VerifyPassword(phc, pw string) (bool, error) {
+	p, err := parsePHC(phc)
+	if err != nil {
+		return false, err
+	}
+	key := argon2.IDKey([]byte(pw), p.salt, p.t, p.m, p.p, uint32(len(p.key)))
+	return subtle.ConstantTimeCompare(key, p.key) == 1, nil
+}
+
+type phc struct {
+	m, t      uint32
+	p         uint8
+	salt, key []byte
+}
+
+// parsePHC reads $argon2id$v=19$m=..,t=..,p=..$salt$hash with bounds that
+// keep a corrupt or hostile row from asking for gigabytes of memory.
+func parsePHC(s string) (phc, error) {
+	var out phc
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return out, ErrBadHash
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return out, fmt.Errorf("%w: version %q", ErrBadHash, parts[2])
+	}
+	var m, t, p uint32
+	if n, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || n != 3 ||
+		fmt.Sprintf("m=%d,t=%d,p=%d", m, t, p) != parts[3] {
+		return out, fmt.Errorf("%w: parameters %q", ErrBadHash, parts[3])
+	}
+	if m < 8 || m > 1<<20 || t < 1 || t > 16 || p < 1 || p > 16 {
+		return out, fmt.Errorf("%w: parameters out of range", ErrBadHash)
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil || len(salt) < 8 || len(salt) > 64 {
+		return out, fmt.Errorf("%w: salt", ErrBadHash)
+	}
+	key, err := b64.DecodeString(parts[5])
+	if err != nil || len(key) < 16 || len(key) > 64 {
+		return out, fmt.Errorf("%w: hash", ErrBadHash)
+	}
+	return phc{m: m, t: t, p: uint8(p), salt: salt, key: key}, nil
+}
