@@ -38,7 +38,8 @@ type Dispatcher struct {
 	now  func() time.Time
 	log  *slog.Logger
 
-	next sync.Mutex // one routing decision at a time per instance
+	next sync.Mutex    // one routing decision at a time per instance
+	kick chan struct{} // wakes Run
 
 	mu     sync.Mutex
 	r      *router
@@ -79,6 +80,7 @@ func New(opts Options) (*Dispatcher, error) {
 	cfg := opts.Config.WithDefaults()
 	return &Dispatcher{
 		pool: opts.Pool, cfg: cfg, now: opts.Now, log: opts.Logger,
+		kick:   make(chan struct{}, 1),
 		r:      newRouter(cfg),
 		active: map[string]activeCall{},
 		counts: map[groupKey]*counters{},
@@ -103,6 +105,9 @@ func (d *Dispatcher) Enqueue(c Call) (Call, error) {
 	if _, ok := d.r.queues[c.Queue]; !ok {
 		return c, fmt.Errorf("acd: enqueue call %s: unknown queue %q", c.ID, c.Queue)
 	}
+	if c.Callback && c.CallbackNumber == "" {
+		return c, fmt.Errorf("acd: enqueue callback %s: number is required", c.ID)
+	}
 	if c.Language == "" {
 		c.Language = d.cfg.DefaultLanguage
 	}
@@ -114,6 +119,7 @@ func (d *Dispatcher) Enqueue(c Call) (Call, error) {
 	if err := d.r.add(c); err != nil {
 		return c, err
 	}
+	d.Kick()
 	return c, nil
 }
 
@@ -311,6 +317,7 @@ func (d *Dispatcher) Completed(ctx context.Context, callID string) (Agent, error
 	delete(d.active, callID)
 	d.mu.Unlock()
 	d.observe(agent)
+	d.Kick()
 	return agent.Clone(), nil
 }
 
@@ -332,6 +339,7 @@ func (d *Dispatcher) Missed(ctx context.Context, callID string) (Agent, error) {
 		return Agent{}, fmt.Errorf("acd: missed ring of call %s on agent %s: %w", callID, rec.agentID, err)
 	}
 	d.observe(agent)
+	d.Kick()
 	return agent.Clone(), nil
 }
 
@@ -339,18 +347,31 @@ func (d *Dispatcher) Missed(ctx context.Context, callID string) (Agent, error) {
 // up) and returns how long they waited. If an agent was ringing for the
 // call it is released, keeping its idle time.
 func (d *Dispatcher) Abandon(ctx context.Context, callID string) (time.Duration, error) {
+	return d.drop(ctx, callID, true)
+}
+
+// Remove takes a call out of the queue without counting it as answered or
+// abandoned (the caller chose voicemail, or the call was sent elsewhere),
+// and returns how long it waited. A ringing agent is released.
+func (d *Dispatcher) Remove(ctx context.Context, callID string) (time.Duration, error) {
+	return d.drop(ctx, callID, false)
+}
+
+func (d *Dispatcher) drop(ctx context.Context, callID string, abandoned bool) (time.Duration, error) {
 	d.mu.Lock()
 	rec, ok := d.r.remove(callID)
 	if !ok {
 		d.mu.Unlock()
-		return 0, fmt.Errorf("acd: abandon call %s: not queued", callID)
+		return 0, fmt.Errorf("acd: remove call %s: not queued", callID)
 	}
 	wait := d.now().Sub(rec.c.EnqueuedAt)
 	after := wait > rec.cl.q.ServiceLevel
-	for _, c := range d.groups(rec.c) {
-		c.abandoned++
-		if after {
-			c.abandonedAfterSL++
+	if abandoned {
+		for _, c := range d.groups(rec.c) {
+			c.abandoned++
+			if after {
+				c.abandonedAfterSL++
+			}
 		}
 	}
 	d.mu.Unlock()
@@ -359,11 +380,12 @@ func (d *Dispatcher) Abandon(ctx context.Context, callID string) (time.Duration,
 		switch {
 		case err == nil:
 			d.observe(agent)
+			d.Kick()
 		case errors.Is(err, ErrInvalidState):
 			// Next has not finished claiming; it frees the agent itself.
 		default:
 			d.refresh(ctx, rec.agentID)
-			return wait, fmt.Errorf("acd: release agent %s from abandoned call %s: %w", rec.agentID, callID, err)
+			return wait, fmt.Errorf("acd: release agent %s from call %s: %w", rec.agentID, callID, err)
 		}
 	}
 	return wait, nil
@@ -440,7 +462,75 @@ func (d *Dispatcher) agentOp(a Agent, err error) (Agent, error) {
 		return Agent{}, err
 	}
 	d.observe(a)
+	d.Kick()
 	return a.Clone(), nil
+}
+
+// Kick asks Run to dispatch now rather than at its next tick. Enqueue and
+// the agent methods kick by themselves; call it after Observe.
+func (d *Dispatcher) Kick() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// RunOptions are Run's hooks.
+type RunOptions struct {
+	// Every is how often agents are re-read from the pool (to see changes
+	// made by other instances) and dispatching is retried; default 1s.
+	Every time.Duration
+	// Assign is called for each assignment (ring the agent); required.
+	Assign func(context.Context, Assignment)
+	// Overdue, if set, is called once for each call past its max wait.
+	Overdue func(context.Context, Call)
+}
+
+// Run dispatches until ctx ends: at once when kicked, and every Every after
+// a Sync with the pool. Errors are logged and retried at the next tick.
+// The hooks run on Run's goroutine, so they should not block for long.
+func (d *Dispatcher) Run(ctx context.Context, o RunOptions) error {
+	if o.Assign == nil {
+		return errors.New("acd: run: Assign is required")
+	}
+	if o.Every <= 0 {
+		o.Every = time.Second
+	}
+	tick := time.NewTicker(o.Every)
+	defer tick.Stop()
+	for {
+		as, err := d.Dispatch(ctx)
+		for _, a := range as {
+			o.Assign(ctx, a)
+		}
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("dispatch", "err", err)
+		}
+		if o.Overdue != nil {
+			for _, c := range d.Overdue() {
+				o.Overdue(ctx, c)
+			}
+		}
+		// Wake when a wrap-up ends or a waiting call widens, not only on
+		// the tick.
+		var soon <-chan time.Time
+		d.mu.Lock()
+		at := d.r.wakeAt(d.now())
+		d.mu.Unlock()
+		if !at.IsZero() {
+			soon = time.After(max(at.Sub(d.now()), time.Millisecond))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.kick:
+		case <-soon:
+		case <-tick.C:
+			if err := d.Sync(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn("sync agents", "err", err)
+			}
+		}
+	}
 }
 
 // groups are the counters a call's outcome adds to: its queue's and its

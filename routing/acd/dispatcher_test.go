@@ -580,3 +580,67 @@ queues:
 		t.Error("ErrNotAvailable does not wrap ErrInvalidState")
 	}
 }
+
+// TestRun: the loop dispatches as soon as a call or an agent arrives, and
+// reports overdue calls once.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Queues[1].MaxWait = time.Minute
+	e := newEnv(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	assigned := make(chan acd.Assignment, 4)
+	overdue := make(chan acd.Call, 4)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.d.Run(ctx, acd.RunOptions{
+			Every:   time.Hour, // only kicks and wake-ups drive this test
+			Assign:  func(_ context.Context, a acd.Assignment) { assigned <- a },
+			Overdue: func(_ context.Context, c acd.Call) { overdue <- c },
+		})
+	}()
+	e.enqueue(acd.Call{ID: "c1", Queue: "asphalt"})
+	e.login("a", roads)
+	if a := <-assigned; a.Call.ID != "c1" || a.Agent.ID != "a" {
+		t.Fatalf("assigned %+v", a)
+	}
+	e.enqueue(acd.Call{ID: "g1", Queue: "green"})
+	e.clk.Advance(time.Minute)
+	e.d.Kick()
+	if c := <-overdue; c.ID != "g1" {
+		t.Fatalf("overdue %+v", c)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("run returned %v", err)
+	}
+	if err := e.d.Run(context.Background(), acd.RunOptions{}); err == nil {
+		t.Fatal("run without Assign accepted")
+	}
+}
+
+// TestRemove: a caller who takes voicemail leaves without counting as
+// abandoned; a ringing agent is freed.
+func TestRemove(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	ctx := context.Background()
+	e.login("a", roads)
+	e.enqueue(acd.Call{ID: "c1", Queue: "asphalt"})
+	e.enqueue(acd.Call{ID: "c2", Queue: "asphalt"})
+	e.dispatch()
+	for _, id := range []string{"c1", "c2"} {
+		if _, err := e.d.Remove(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, _ := e.pool.Get(ctx, "a"); a.State != acd.Available {
+		t.Fatalf("agent %+v", a)
+	}
+	if s := e.d.Stats().Queues["asphalt"]; s.Abandoned != 0 || s.Waiting != 0 || s.Ringing != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	if _, err := e.d.Enqueue(acd.Call{ID: "cb", Queue: "asphalt", Callback: true}); err == nil {
+		t.Fatal("callback task without a number accepted")
+	}
+}

@@ -345,3 +345,31 @@ func (r *router) position(id string) (int, error) {
 	}
 	return pos, nil
 }
+
+// wakeAt is the next moment after now a decision could change without any
+// event: a wrap-up ending or a class head reaching its next widening step.
+// Zero when nothing is pending.
+func (r *router) wakeAt(now time.Time) time.Time {
+	var at time.Time
+	earlier := func(t time.Time) {
+		if at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	if r.wrapping.Len() > 0 {
+		earlier(r.wrapping.Top().a.WrapUpUntil)
+	}
+	for _, cl := range r.classList {
+		if cl.h.Len() == 0 {
+			continue
+		}
+		entered := cl.h.Top().c.EnqueuedAt
+		for _, after := range cl.afters[1:] {
+			if t := entered.Add(after); t.After(now) {
+				earlier(t)
+				break
+			}
+		}
+	}
+	return at
+}
