@@ -104,7 +104,8 @@ type Settings struct {
 type Adapter struct {
 	s Settings
 
-	// Leaser grants this instance the mailbox; nil uses KVLeaser.
+	// Leaser grants this instance the mailbox; nil uses Env.Leases, or a
+	// KVLeaser over Env.KV when the host provides none.
 	Leaser Leaser
 
 	// Tuning for tests; New sets production values.
@@ -264,11 +265,18 @@ func (a *Adapter) Start(ctx context.Context, env channels.Env) error {
 		a.now = time.Now
 	}
 	if a.Leaser == nil {
-		a.Leaser = KVLeaser{KV: env.KV, Now: a.now}
+		if env.Leases != nil {
+			a.Leaser = env.Leases
+		} else {
+			a.Leaser = KVLeaser{KV: env.KV, Now: a.now}
+		}
 	}
-	var b [8]byte
+	// The instance name says who holds the mailbox; the random part keeps
+	// two adapters of one process apart. A crashed holder's lease expires
+	// after leaseTTL.
+	var b [4]byte
 	_, _ = rand.Read(b[:])
-	a.holder = hex.EncodeToString(b[:])
+	a.holder = env.Instance + "/" + hex.EncodeToString(b[:])
 	a.limiter = newRateLimiter(a.s.RatePerSender, time.Hour)
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))

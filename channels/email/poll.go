@@ -109,13 +109,47 @@ func (a *Adapter) session(parent context.Context, leaseKey string) (healthy bool
 		}
 	}()
 
-	sel, err := c.Select(a.s.Folder, nil).Wait()
-	if err != nil {
-		return false, fmt.Errorf("select %s: %w", a.s.Folder, err)
-	}
 	cur, err := a.loadCursor(ctx)
 	if err != nil {
 		return false, err
+	}
+	validity, err := a.selectFolder(ctx, c, &cur)
+	if err != nil {
+		return false, err
+	}
+	idle := c.Caps().Has(imap.CapIdle)
+	a.log.Info("mailbox session started", "folder", a.s.Folder, "uidvalidity", validity, "last_uid", cur.LastUID, "idle", idle)
+	for {
+		if err := a.readNew(ctx, c, &cur); err != nil {
+			return true, err
+		}
+		var refresh bool
+		if idle {
+			refresh, err = a.waitIdle(ctx, c, wake)
+		} else {
+			refresh, err = a.waitPoll(ctx, c, wake)
+		}
+		if err != nil {
+			return true, err
+		}
+		if refresh {
+			// A folder deleted (and maybe recreated) under a selected
+			// session is not always reported, and STATUS of the selected
+			// folder answers from the session's own view; selecting again
+			// sees the folder that now has the name (or fails if none).
+			if _, err := a.selectFolder(ctx, c, &cur); err != nil {
+				return true, err
+			}
+		}
+	}
+}
+
+// selectFolder selects the folder and reconciles the cursor with its
+// UIDVALIDITY.
+func (a *Adapter) selectFolder(ctx context.Context, c *imapclient.Client, cur *cursor) (uint32, error) {
+	sel, err := c.Select(a.s.Folder, nil).Wait()
+	if err != nil {
+		return 0, fmt.Errorf("select %s: %w", a.s.Folder, err)
 	}
 	if cur.Validity != sel.UIDValidity {
 		if cur.Validity != 0 {
@@ -124,26 +158,12 @@ func (a *Adapter) session(parent context.Context, leaseKey string) (healthy bool
 			// keyword, so nothing is submitted twice.
 			a.log.Warn("UIDVALIDITY changed; rescanning folder", "folder", a.s.Folder, "old", cur.Validity, "new", sel.UIDValidity)
 		}
-		cur = cursor{Validity: sel.UIDValidity}
-		if err := a.saveCursor(ctx, cur); err != nil {
-			return false, err
+		*cur = cursor{Validity: sel.UIDValidity}
+		if err := a.saveCursor(ctx, *cur); err != nil {
+			return 0, err
 		}
 	}
-	idle := c.Caps().Has(imap.CapIdle)
-	a.log.Info("mailbox session started", "folder", a.s.Folder, "uidvalidity", sel.UIDValidity, "last_uid", cur.LastUID, "idle", idle)
-	for {
-		if err := a.readNew(ctx, c, &cur); err != nil {
-			return true, err
-		}
-		if idle {
-			err = a.waitIdle(ctx, c, wake)
-		} else {
-			err = a.waitPoll(ctx, c, wake)
-		}
-		if err != nil {
-			return true, err
-		}
-	}
+	return sel.UIDValidity, nil
 }
 
 func (a *Adapter) dialIMAP(notify func()) (*imapclient.Client, error) {
@@ -182,15 +202,15 @@ func (a *Adapter) dialIMAP(notify func()) (*imapclient.Client, error) {
 
 // waitIdle waits in IDLE until the server reports new mail, the refresh
 // interval passes, the connection drops or ctx is done.
-func (a *Adapter) waitIdle(ctx context.Context, c *imapclient.Client, wake <-chan struct{}) error {
+func (a *Adapter) waitIdle(ctx context.Context, c *imapclient.Client, wake <-chan struct{}) (refresh bool, err error) {
 	select {
 	case <-wake: // mail arrived while we were reading
-		return nil
+		return false, nil
 	default:
 	}
 	cmd, err := c.Idle()
 	if err != nil {
-		return fmt.Errorf("idle: %w", err)
+		return false, fmt.Errorf("idle: %w", err)
 	}
 	t := time.NewTimer(a.idleRefresh)
 	defer t.Stop()
@@ -198,40 +218,42 @@ func (a *Adapter) waitIdle(ctx context.Context, c *imapclient.Client, wake <-cha
 	select {
 	case <-wake:
 	case <-t.C:
+		refresh = true
 	case <-ctx.Done():
 	case <-c.Closed():
 		closed = true
 	}
 	if closed {
-		return errors.New("connection closed by server during idle")
+		return false, errors.New("connection closed by server during idle")
 	}
 	if ctx.Err() != nil {
-		return ctx.Err()
+		return false, ctx.Err()
 	}
 	if err := cmd.Close(); err != nil {
-		return fmt.Errorf("end idle: %w", err)
+		return false, fmt.Errorf("end idle: %w", err)
 	}
 	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("idle: %w", err)
+		return false, fmt.Errorf("idle: %w", err)
 	}
-	return nil
+	return refresh, nil
 }
 
 // waitPoll is for servers without IDLE: a NOOP every poll_interval lets
 // the server report new mail.
-func (a *Adapter) waitPoll(ctx context.Context, c *imapclient.Client, wake <-chan struct{}) error {
+func (a *Adapter) waitPoll(ctx context.Context, c *imapclient.Client, wake <-chan struct{}) (refresh bool, err error) {
 	t := time.NewTimer(a.s.PollInterval)
 	defer t.Stop()
 	select {
 	case <-wake:
+		return false, nil
 	case <-t.C:
 	case <-ctx.Done():
-		return ctx.Err()
+		return false, ctx.Err()
 	}
 	if err := c.Noop().Wait(); err != nil {
-		return fmt.Errorf("noop: %w", err)
+		return false, fmt.Errorf("noop: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 func (a *Adapter) loadCursor(ctx context.Context) (cursor, error) {
