@@ -44,6 +44,14 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Validate reports settings that cannot work.
+func (c Config) Validate() error {
+	if c.Prefix == "" {
+		return errors.New("prefix is required (e.g. \"dargah:acd:\")")
+	}
+	return nil
+}
+
 // Pool is an acd.AgentPool on Redis, safe for concurrent use.
 type Pool struct {
 	rdb    redis.UniversalClient
@@ -59,8 +67,8 @@ func New(client redis.UniversalClient, cfg Config) (*Pool, error) {
 	if client == nil {
 		return nil, errors.New("redispool: client is required")
 	}
-	if cfg.Prefix == "" {
-		return nil, errors.New("redispool: prefix is required")
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("redispool config: %w", err)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
