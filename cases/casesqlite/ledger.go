@@ -42,6 +42,9 @@ func (s *Store) MessageAccept(ctx context.Context, m gateway.Message) (gateway.R
 	if m.ID == "" || m.Portal == "" || m.PortalMessageID == "" {
 		return gateway.Receipt{}, false, fmt.Errorf("accept message: %w: id, portal and portal_message_id are required", gateway.ErrInvalid)
 	}
+	if why := badText(m); why != "" {
+		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: %w: %s", m.ID, gateway.ErrInvalid, why)
+	}
 	payload, err := json.Marshal(m)
 	if err != nil {
 		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: encode: %w", m.ID, err)

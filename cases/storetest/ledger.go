@@ -181,6 +181,13 @@ func testAcceptInvalid(t *testing.T, e *Env) {
 		"no id":                func(m *gateway.Message) { m.ID = "" },
 		"no portal":            func(m *gateway.Message) { m.Portal = "" },
 		"no portal message id": func(m *gateway.Message) { m.PortalMessageID = "" },
+		// PostgreSQL cannot store NUL; no backend accepts it.
+		"NUL in text":     func(m *gateway.Message) { m.Text = "a\x00b" },
+		"NUL in metadata": func(m *gateway.Message) { m.Metadata = map[string]string{"k": "\x00"} },
+		"NUL in name":     func(m *gateway.Message) { m.Contact.Name = "\x00" },
+		// JSON would silently turn it into U+FFFD.
+		"invalid UTF-8 in portal message id": func(m *gateway.Message) { m.PortalMessageID = "\xff" },
+		"invalid UTF-8 in address":           func(m *gateway.Message) { m.Location.Address = "\xc3" },
 	} {
 		m := NewMessage(e.Clock.Now())
 		edit(&m)
