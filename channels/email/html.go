@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"html"
 	"strings"
 	"unicode"
@@ -16,7 +17,7 @@ import (
 // It never fails; arbitrary bytes give some text.
 func htmlToText(s string) string {
 	var (
-		out      strings.Builder
+		out      bytes.Buffer
 		pre      int    // depth of <pre>, where whitespace is kept
 		href     string // address of the open <a>, if any
 		linkText strings.Builder
@@ -36,7 +37,7 @@ func htmlToText(s string) string {
 			return
 		}
 		var b strings.Builder
-		lastSpace := endsWithSpace(out.String())
+		lastSpace := endsWithSpace(out.Bytes())
 		for _, r := range t {
 			if unicode.IsSpace(r) || r == '\u00a0' {
 				if !lastSpace {
@@ -51,23 +52,21 @@ func htmlToText(s string) string {
 		write(b.String())
 	}
 	// breakLine ends the current line; paragraph also leaves a blank line.
-	trimLine := func() string {
-		str := out.String()
-		trimmed := strings.TrimRight(str, " \t")
-		if len(trimmed) != len(str) {
-			out.Reset()
-			out.WriteString(trimmed)
-		}
+	trimLine := func() []byte {
+		// Truncate in place: rewriting the buffer would make long mails
+		// quadratic.
+		trimmed := bytes.TrimRight(out.Bytes(), " \t")
+		out.Truncate(len(trimmed))
 		return trimmed
 	}
 	breakLine := func() {
-		if t := trimLine(); t != "" && !strings.HasSuffix(t, "\n") {
+		if t := trimLine(); len(t) > 0 && !bytes.HasSuffix(t, []byte("\n")) {
 			out.WriteByte('\n')
 		}
 	}
 	paragraph := func() {
 		breakLine()
-		if t := out.String(); t != "" && !strings.HasSuffix(t, "\n\n") {
+		if t := out.Bytes(); len(t) > 0 && !bytes.HasSuffix(t, []byte("\n\n")) {
 			out.WriteByte('\n')
 		}
 	}
@@ -285,11 +284,11 @@ func indexFold(s, sub string) int {
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 func isSpaceByte(c byte) bool   { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
 
-func endsWithSpace(s string) bool {
-	if s == "" {
+func endsWithSpace(s []byte) bool {
+	if len(s) == 0 {
 		return true
 	}
-	r, _ := utf8.DecodeLastRuneInString(s)
+	r, _ := utf8.DecodeLastRune(s)
 	return unicode.IsSpace(r)
 }
 

@@ -306,29 +306,36 @@ func texts(lang string) localized {
 }
 
 // detectLanguage guesses the language of Dargah's own reply text (the
-// router already wrote it in the citizen's language): Latin script is
-// English; Arabic script is Urdu, Persian or Arabic by their own letters.
+// router already wrote it in the citizen's language): letters only Urdu
+// uses, then letters only Persian uses, then letters only Arabic uses;
+// other Arabic script is taken as Persian, Latin script as English.
 func detectLanguage(s string) string {
-	var arabicScript, latin int
+	var urdu, persian, arabic, arabicScript, latin bool
 	for _, r := range s {
 		switch {
-		case strings.ContainsRune("ٹڈڑںےۓھ", r):
-			return "ur"
+		case strings.ContainsRune("ٹڈڑںےۓ", r):
+			urdu = true
 		case strings.ContainsRune("پچژگکی", r):
-			return "fa"
+			persian = true
+		case strings.ContainsRune("ةيكى", r):
+			arabic = true
 		case r >= 0x0600 && r <= 0x06FF:
-			arabicScript++
+			arabicScript = true
 		case r < 0x80 && (r|0x20 >= 'a' && r|0x20 <= 'z'):
-			latin++
+			latin = true
 		}
 	}
 	switch {
-	case arabicScript > 0 && arabicScript >= latin:
+	case urdu:
+		return "ur"
+	case persian:
+		return "fa"
+	case arabic:
 		return "ar"
-	case latin > 0:
-		return "en"
+	case arabicScript || !latin:
+		return "fa"
 	}
-	return "fa"
+	return "en"
 }
 
 var (
