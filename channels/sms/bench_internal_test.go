@@ -38,7 +38,7 @@ func BenchmarkKVPartStore(b *testing.B) {
 	if err := st.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	ps := NewKVPartStore(st, "bench")
+	ps := NewKVPartStore(st, nil, "bench", "me")
 	now := time.Now()
 	b.ReportAllocs()
 	i := 0

@@ -33,6 +33,10 @@ type Settings struct {
 	RetryMin    time.Duration `yaml:"retry_min"`
 	RetryMax    time.Duration `yaml:"retry_max"`
 	MaxAttempts int           `yaml:"max_attempts"`
+	// SenderLease is how long the instance that binds and sends holds
+	// the portal before another may take over if it dies (default 15s;
+	// renewed every third of it).
+	SenderLease time.Duration `yaml:"sender_lease"`
 
 	// SMPP provider.
 	Addr        string `yaml:"addr"`
@@ -141,6 +145,9 @@ func (s *Settings) Validate() error {
 	if s.RatingTTL < 0 || s.SendTimeout < 0 || s.RetryMin < 0 || s.RetryMax < 0 || s.MaxAttempts < 0 || s.ReassemblyTimeout < 0 ||
 		s.ReconnectMin < 0 || s.ReconnectMax < 0 {
 		bad("durations and max_attempts must not be negative")
+	}
+	if s.SenderLease != 0 && s.SenderLease < 300*time.Millisecond {
+		bad("sender_lease must be at least 300ms")
 	}
 	if s.RetryMax > 0 && s.RetryMin > s.RetryMax {
 		bad("retry_min is over retry_max")
@@ -324,6 +331,7 @@ func (s *Settings) withDefaults() {
 		}
 	}
 	def(&s.RatingTTL, 7*24*time.Hour)
+	def(&s.SenderLease, 15*time.Second)
 	def(&s.SendTimeout, 30*time.Second)
 	def(&s.RetryMin, 2*time.Second)
 	def(&s.RetryMax, 5*time.Minute)

@@ -54,10 +54,16 @@ const (
 	outboxWorkers = 4
 )
 
+// outboxPoll is how often the sending instance looks for SMS queued by
+// other instances (its own enqueues wake it at once).
+const outboxPoll = time.Second
+
 // outbox is a small durable queue of outgoing SMS: the whole queue is one
-// KV value, rewritten on every change, so what was queued survives a
-// dropped link and a restart. Sends are retried with exponential backoff
-// until MaxAttempts; a permanent failure is logged and dropped.
+// KV value, changed under a lock shared by every instance (any instance's
+// Reply may queue), and sent by the one instance that holds the portal's
+// sender lease. What was queued survives a dropped link and a restart.
+// Sends are retried with exponential backoff until MaxAttempts; a
+// permanent failure is logged and dropped.
 type outbox struct {
 	kv     channels.KV
 	prefix string
@@ -65,9 +71,9 @@ type outbox struct {
 	log    *slog.Logger
 	now    func() time.Time
 	cfg    *Settings
+	lock   *kvLock
 
 	mu       sync.Mutex
-	items    []outItem
 	inflight map[string]bool
 	kick     chan struct{}
 	// done, when set, is called as an item leaves the queue: sent (err
@@ -76,37 +82,35 @@ type outbox struct {
 	wg   sync.WaitGroup
 }
 
-func newOutbox(kv channels.KV, portal string, s sender, cfg *Settings, log *slog.Logger, now func() time.Time) *outbox {
-	return &outbox{kv: kv, prefix: "sms:" + portal + ":", send: s, cfg: cfg, log: log, now: now,
+func newOutbox(kv channels.KV, portal string, s sender, cfg *Settings, lock *kvLock, log *slog.Logger, now func() time.Time) *outbox {
+	return &outbox{kv: kv, prefix: "sms:" + portal + ":", send: s, cfg: cfg, lock: lock, log: log, now: now,
 		inflight: map[string]bool{}, kick: make(chan struct{}, 1)}
 }
 
 func (o *outbox) key() string { return o.prefix + "outbox" }
 
-// load reads the persisted queue (at start).
-func (o *outbox) load(ctx context.Context) error {
+// load reads the queue.
+func (o *outbox) load(ctx context.Context) ([]outItem, error) {
 	v, found, err := o.kv.KVGet(ctx, o.key())
 	if err != nil {
-		return fmt.Errorf("load sms outbox: %w", err)
+		return nil, fmt.Errorf("load sms outbox: %w", err)
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.items = nil
+	var items []outItem
 	if found && len(v) > 0 {
-		if err := json.Unmarshal(v, &o.items); err != nil {
-			// A corrupt queue must not stop intake; say what was lost.
+		if err := json.Unmarshal(v, &items); err != nil {
+			// A corrupt queue must not stop the portal; say what was lost.
 			o.log.Error("sms outbox unreadable; starting empty", "err", err, "value", string(v))
-			o.items = nil
+			return nil, nil
 		}
 	}
-	return nil
+	return items, nil
 }
 
-func (o *outbox) saveLocked(ctx context.Context) error {
-	if len(o.items) == 0 {
+func (o *outbox) save(ctx context.Context, items []outItem) error {
+	if len(items) == 0 {
 		return o.kv.KVDelete(ctx, o.key())
 	}
-	b, err := json.Marshal(o.items)
+	b, err := json.Marshal(items)
 	if err != nil {
 		return err
 	}
@@ -121,16 +125,19 @@ func (o *outbox) enqueue(ctx context.Context, it outItem) error {
 	} else if found {
 		return nil
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if slices.ContainsFunc(o.items, func(q outItem) bool { return q.ID == it.ID }) {
-		return nil
-	}
-	now := o.now()
-	it.CreatedAt, it.NextAt = now, now
-	o.items = append(o.items, it)
-	if err := o.saveLocked(ctx); err != nil {
-		o.items = o.items[:len(o.items)-1]
+	err := o.lock.do(ctx, func() error {
+		items, err := o.load(ctx)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(items, func(q outItem) bool { return q.ID == it.ID }) {
+			return nil
+		}
+		now := o.now()
+		it.CreatedAt, it.NextAt = now, now
+		return o.save(ctx, append(items, it))
+	})
+	if err != nil {
 		return fmt.Errorf("queue sms %s: %w", it.ID, err)
 	}
 	o.wake()
@@ -145,20 +152,23 @@ func (o *outbox) wake() {
 }
 
 // Len reports queued items (sending included).
-func (o *outbox) Len() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.items)
+func (o *outbox) Len(ctx context.Context) (int, error) {
+	items, err := o.load(ctx)
+	return len(items), err
 }
 
-// run sends due items until ctx is done; it waits for its sends.
-func (o *outbox) run(ctx context.Context) {
+// run sends due items while active reports that this instance is the
+// sender, until ctx is done; it waits for its sends.
+func (o *outbox) run(ctx context.Context, active func() bool) {
 	defer o.wg.Wait()
 	sem := make(chan struct{}, outboxWorkers)
-	timer := time.NewTimer(time.Hour)
+	timer := time.NewTimer(outboxPoll)
 	defer timer.Stop()
 	for {
-		next := o.dispatch(ctx, sem)
+		next := outboxPoll
+		if active() {
+			next = min(next, o.dispatch(ctx, sem))
+		}
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
@@ -178,11 +188,18 @@ func (o *outbox) run(ctx context.Context) {
 // dispatch starts every due item it has a worker for and returns how long
 // until the next one is due.
 func (o *outbox) dispatch(ctx context.Context, sem chan struct{}) time.Duration {
+	items, err := o.load(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			o.log.Warn("sms outbox", "err", err)
+		}
+		return outboxPoll
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := o.now()
-	next := time.Minute
-	for _, it := range o.items {
+	next := outboxPoll
+	for _, it := range items {
 		if o.inflight[it.ID] {
 			continue
 		}
@@ -207,60 +224,73 @@ func (o *outbox) dispatch(ctx context.Context, sem chan struct{}) time.Duration 
 }
 
 func (o *outbox) attempt(ctx context.Context, it outItem) {
+	defer func() {
+		o.mu.Lock()
+		delete(o.inflight, it.ID)
+		o.mu.Unlock()
+	}()
 	sctx, cancel := context.WithTimeout(ctx, o.cfg.SendTimeout)
 	ids, err := o.send.send(sctx, it.To, it.Text)
 	cancel()
+	if err != nil && ctx.Err() != nil {
+		return // shutting down: the item stays queued as it was
+	}
 	// Bookkeeping must finish even when shutdown cancelled the send.
 	bctx, bcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer bcancel()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	delete(o.inflight, it.ID)
-	i := slices.IndexFunc(o.items, func(q outItem) bool { return q.ID == it.ID })
-	if i < 0 {
-		return
-	}
 	log := o.log.With("item", it.ID, "message", it.MessageID, "tracking_code", it.TrackingCode)
-	switch {
-	case err == nil:
-		o.items = slices.Delete(o.items, i, i+1)
-		if err := o.kv.KVPut(bctx, o.prefix+"sent:"+it.ID, []byte("1"), sentTTL); err != nil {
-			log.Warn("sms remember sent item", "err", err)
+	if err == nil {
+		if perr := o.kv.KVPut(bctx, o.prefix+"sent:"+it.ID, []byte("1"), sentTTL); perr != nil {
+			log.Warn("sms remember sent item", "err", perr)
 		}
 		rec, _ := json.Marshal(sentRecord{ItemID: it.ID, MessageID: it.MessageID, TrackingCode: it.TrackingCode, To: it.To})
 		for _, id := range ids {
 			if id == "" {
 				continue
 			}
-			if err := o.kv.KVPut(bctx, o.prefix+"out:"+id, rec, sentTTL); err != nil {
-				log.Warn("sms remember provider id", "provider_id", id, "err", err)
+			if perr := o.kv.KVPut(bctx, o.prefix+"out:"+id, rec, sentTTL); perr != nil {
+				log.Warn("sms remember provider id", "provider_id", id, "err", perr)
 			}
 		}
 		log.Info("sms sent", "provider_ids", ids, "attempt", it.Attempts+1)
-		if o.done != nil {
-			o.done(it, ids, nil)
-		}
-	case ctx.Err() != nil:
-		return // shutting down: the item stays queued as it was
-	default:
-		it.Attempts++
-		it.LastError = err.Error()
-		if errors.Is(err, errPermanent) || it.Attempts >= o.cfg.MaxAttempts {
-			log.Error("sms send failed for good; dropped", "err", err, "attempts", it.Attempts, "to", it.To)
-			o.items = slices.Delete(o.items, i, i+1)
-			if o.done != nil {
-				o.done(it, nil, err)
-			}
-			break
-		}
-		d := o.cfg.RetryMin << min(it.Attempts-1, 20)
-		d = min(d, o.cfg.RetryMax)
-		d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-		it.NextAt = o.now().Add(d)
-		o.items[i] = it
-		log.Warn("sms send failed; will retry", "err", err, "attempts", it.Attempts, "in", d)
 	}
-	if err := o.saveLocked(bctx); err != nil {
-		log.Error("sms save outbox", "err", err)
+	var gaveUp bool
+	lerr := o.lock.do(bctx, func() error {
+		items, lerr := o.load(bctx)
+		if lerr != nil {
+			return lerr
+		}
+		i := slices.IndexFunc(items, func(q outItem) bool { return q.ID == it.ID })
+		if i < 0 {
+			return nil
+		}
+		cur := items[i]
+		switch {
+		case err == nil:
+			items = slices.Delete(items, i, i+1)
+		default:
+			cur.Attempts++
+			cur.LastError = err.Error()
+			if errors.Is(err, errPermanent) || cur.Attempts >= o.cfg.MaxAttempts {
+				log.Error("sms send failed for good; dropped", "err", err, "attempts", cur.Attempts, "to", cur.To)
+				items = slices.Delete(items, i, i+1)
+				gaveUp = true
+				break
+			}
+			d := o.cfg.RetryMin << min(cur.Attempts-1, 20)
+			d = min(d, o.cfg.RetryMax)
+			d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+			cur.NextAt = o.now().Add(d)
+			items[i] = cur
+			log.Warn("sms send failed; will retry", "err", err, "attempts", cur.Attempts, "in", d)
+		}
+		return o.save(bctx, items)
+	})
+	if lerr != nil {
+		// The item stays as it was: sent again (a duplicate) or retried.
+		log.Error("sms save outbox", "err", lerr)
+	}
+	if o.done != nil && (err == nil || gaveUp) {
+		o.done(it, ids, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dargah137/dargah/cases/casesqlite"
 	"github.com/dargah137/dargah/channels/sms/paneltest"
+	"github.com/dargah137/dargah/internal/lease"
 )
 
 type outcome struct {
@@ -40,28 +41,27 @@ func TestOutboxRetriesAndDrops(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 
 	// Queued before any sender runs, as after a crash.
-	ob := newOutbox(st, "p", snd, cfg, log, time.Now)
-	if err := ob.load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	leases := lease.NewLocal(nil)
+	lock := func() *kvLock { return &kvLock{leases: leases, key: "p:lock", holder: "h"} }
+	ob := newOutbox(st, "p", snd, cfg, lock(), log, time.Now)
 	for _, id := range []string{"a", "b", "a"} { // "a" twice: queued once
 		if err := ob.enqueue(ctx, outItem{ID: id, To: "+989121234567", Text: "پیام " + id}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if ob.Len() != 2 {
-		t.Fatalf("queued %d, want 2", ob.Len())
+	if n, err := ob.Len(ctx); n != 2 || err != nil {
+		t.Fatalf("queued %d, want 2 (%v)", n, err)
 	}
 
-	ob = newOutbox(st, "p", snd, cfg, log, time.Now)
+	ob = newOutbox(st, "p", snd, cfg, lock(), log, time.Now)
 	done := make(chan outcome, 4)
 	ob.done = func(it outItem, ids []string, err error) { done <- outcome{it, ids, err} }
-	if err := ob.load(ctx); err != nil || ob.Len() != 2 {
-		t.Fatalf("reloaded %d items, %v", ob.Len(), err)
+	if n, err := ob.Len(ctx); n != 2 || err != nil {
+		t.Fatalf("reloaded %d items, %v", n, err)
 	}
 	panel.Fail(http.StatusBadRequest, http.StatusServiceUnavailable, http.StatusTooManyRequests)
 	rctx, stop := context.WithCancel(ctx)
-	go ob.run(rctx)
+	go ob.run(rctx, func() bool { return true })
 	defer stop()
 	var sent, dropped int
 	for range 2 {
@@ -95,7 +95,7 @@ func TestOutboxRetriesAndDrops(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if ob.Len() != 0 {
+	if n, _ := ob.Len(ctx); n != 0 {
 		t.Fatalf("a sent item was queued again")
 	}
 }

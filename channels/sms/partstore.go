@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/dargah137/dargah/channels"
@@ -21,19 +20,19 @@ const partsTTL = 7 * 24 * time.Hour
 // KVPartStore is an smpp.PartStore over the portal's durable KV, so the
 // parts of a long message survive a restart. KV has no listing, so an
 // index key holds the pending messages and when each began; parts live
-// under one key per message. A mutex makes PartPut atomic within this
-// process, which is enough because one instance holds the portal's SMPP
-// bind (see the package doc).
+// under one key per message. Every change runs under a lock (the host's
+// lease across instances), which makes PartPut atomic.
 type KVPartStore struct {
 	kv     channels.KV
 	prefix string // "sms:<portal>:"
-
-	mu sync.Mutex
+	lock   *kvLock
 }
 
-// NewKVPartStore returns a store keeping parts under "sms:<portal>:parts…".
-func NewKVPartStore(kv channels.KV, portal string) *KVPartStore {
-	return &KVPartStore{kv: kv, prefix: "sms:" + portal + ":"}
+// NewKVPartStore returns a store keeping parts under "sms:<portal>:part…".
+// leases (nil for a single process) locks changes for holder.
+func NewKVPartStore(kv channels.KV, leases channels.Leaser, portal, holder string) *KVPartStore {
+	prefix := "sms:" + portal + ":"
+	return &KVPartStore{kv: kv, prefix: prefix, lock: &kvLock{leases: leases, key: prefix + "parts-lock", holder: holder}}
 }
 
 // partIndex maps a pending message's reassembly key to its first arrival.
@@ -84,9 +83,15 @@ func (s *KVPartStore) loadParts(ctx context.Context, key string) ([]smpp.Part, e
 }
 
 // PartPut implements smpp.PartStore.
-func (s *KVPartStore) PartPut(ctx context.Context, key string, p smpp.Part) ([]smpp.Part, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *KVPartStore) PartPut(ctx context.Context, key string, p smpp.Part) (out []smpp.Part, err error) {
+	err = s.lock.do(ctx, func() error {
+		out, err = s.partPut(ctx, key, p)
+		return err
+	})
+	return out, err
+}
+
+func (s *KVPartStore) partPut(ctx context.Context, key string, p smpp.Part) ([]smpp.Part, error) {
 	parts, err := s.loadParts(ctx, key)
 	if err != nil {
 		return nil, err
@@ -127,8 +132,10 @@ func (s *KVPartStore) PartPut(ctx context.Context, key string, p smpp.Part) ([]s
 
 // PartDelete implements smpp.PartStore.
 func (s *KVPartStore) PartDelete(ctx context.Context, key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return s.lock.do(ctx, func() error { return s.partDelete(ctx, key) })
+}
+
+func (s *KVPartStore) partDelete(ctx context.Context, key string) error {
 	idx, err := s.loadIndex(ctx)
 	if err != nil {
 		return err
@@ -146,9 +153,15 @@ func (s *KVPartStore) PartDelete(ctx context.Context, key string) error {
 }
 
 // PartsBefore implements smpp.PartStore.
-func (s *KVPartStore) PartsBefore(ctx context.Context, t time.Time) (map[string][]smpp.Part, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *KVPartStore) PartsBefore(ctx context.Context, t time.Time) (out map[string][]smpp.Part, err error) {
+	err = s.lock.do(ctx, func() error {
+		out, err = s.partsBefore(ctx, t)
+		return err
+	})
+	return out, err
+}
+
+func (s *KVPartStore) partsBefore(ctx context.Context, t time.Time) (map[string][]smpp.Part, error) {
 	idx, err := s.loadIndex(ctx)
 	if err != nil {
 		return nil, err
@@ -180,8 +193,6 @@ func (s *KVPartStore) PartsBefore(ctx context.Context, t time.Time) (map[string]
 
 // Pending reports how many messages wait for parts.
 func (s *KVPartStore) Pending(ctx context.Context) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	idx, err := s.loadIndex(ctx)
 	return len(idx), err
 }

@@ -25,8 +25,11 @@
 // KV "sms:<portal>:dlr:<provider id>" and logged with the message and
 // tracking code they belong to.
 //
-// One running instance should own an SMS portal: the outbox and the
-// pending parts are one KV value each, guarded by a mutex in the process.
+// Every Dargah instance serves the portal's webhooks and may queue
+// replies; one instance at a time — the holder of the portal's lease from
+// the host — binds to the SMSC and sends the outbox. The outbox and the
+// pending parts are one KV value each, changed under a lock taken through
+// the same lease service, since KV has no compare-and-set.
 //
 // Example portals (secrets come from the environment):
 //
@@ -106,11 +109,15 @@ type Portal struct {
 	env     channels.Env
 	log     *slog.Logger
 	now     func() time.Time
-	client  *smpp.Client
+	holder  string
 	parts   *KVPartStore
 	out     *outbox
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// sending is set while this instance holds the sender lease; client
+	// is the SMPP client bound while it does.
+	sending bool
+	client  *smpp.Client
 }
 
 // New returns an unconfigured portal; it does nothing until Start.
@@ -122,9 +129,10 @@ func (p *Portal) Settings() any { return &p.s }
 // Validate implements channels.Adapter.
 func (p *Portal) Validate() error { return p.s.Validate() }
 
-// Start implements channels.Adapter: it loads the outbox, binds to the
-// SMSC in the background (SMPP) or mounts the webhooks (HTTP), and starts
-// sending. It returns without waiting for the SMSC.
+// Start implements channels.Adapter: it mounts the webhooks (HTTP) and
+// starts the sender loop, which on the one instance holding the portal's
+// lease binds to the SMSC (SMPP, in the background) and sends the
+// outbox. It returns without waiting for the SMSC.
 func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -144,28 +152,15 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p.holder = fmt.Sprintf("%s/%p", env.Instance, p)
 	var snd sender
 	switch p.s.Provider {
 	case "smpp":
-		p.parts = NewKVPartStore(env.KV, env.Portal)
-		cfg := p.s.smppConfig()
-		cfg.PartStore = p.parts
-		cfg.OnMessage = p.onSMPPMessage
-		cfg.OnReceipt = p.onSMPPReceipt
-		cfg.Logger = p.log
-		cfg.Now = p.now
-		c, err := smpp.NewClient(cfg)
-		if err != nil {
-			cancel()
-			return err
-		}
-		p.client = c
-		snd = smppSender{c: c, format: p.s.DestFormat}
+		p.parts = NewKVPartStore(env.KV, env.Leases, env.Portal, p.holder)
+		snd = smppSender{p: p, format: p.s.DestFormat}
 	case "http":
 		snd = &httpSender{cfg: &p.s.Send, from: p.s.SourceAddr, client: &http.Client{}}
 		if env.Mux == nil {
-			cancel()
 			return errors.New("sms portal with provider http needs the HTTP server")
 		}
 		env.Mux.Handle(p.s.WebhookPath, http.HandlerFunc(p.serveIncoming))
@@ -173,29 +168,114 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 			env.Mux.Handle(p.s.DLR.Path, http.HandlerFunc(p.serveDLR))
 		}
 	}
-	p.out = newOutbox(env.KV, env.Portal, snd, &p.s, p.log, p.now)
-	if err := p.out.load(ctx); err != nil {
-		cancel()
-		return err
-	}
-	if p.client != nil {
-		// Its own context: Stop unbinds it with Close after the outbox
-		// stopped; cancelling would drop the link without unbind.
-		p.client.Start(context.WithoutCancel(ctx))
-	}
+	lock := &kvLock{leases: env.Leases, key: p.key("outbox-lock"), holder: p.holder}
+	p.out = newOutbox(env.KV, env.Portal, snd, &p.s, lock, p.log, p.now)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.cancel = cancel
 	p.done = make(chan struct{})
+	// The first lease attempt runs now, so a lone instance is sending as
+	// soon as Start returns.
+	p.takeLease(ctx)
 	go func() {
 		defer close(p.done)
-		p.out.run(runCtx)
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); p.out.run(runCtx, p.isSending) }()
+		go func() { defer wg.Done(); p.leaseLoop(runCtx) }()
+		wg.Wait()
 	}()
 	p.started = true
 	return nil
 }
 
+// takeLease acquires or renews the sender lease and starts or stops
+// sending to match. Called with p.mu held.
+func (p *Portal) takeLease(ctx context.Context) {
+	held := true
+	if p.env.Leases != nil {
+		var err error
+		held, err = p.env.Leases.Acquire(ctx, p.key("sender"), p.holder, p.s.SenderLease)
+		if err != nil {
+			// Keep the current role; the lease's TTL is the arbiter.
+			p.log.Warn("sms sender lease", "err", err)
+			return
+		}
+	}
+	switch {
+	case held && !p.sending:
+		if p.s.Provider == "smpp" {
+			cfg := p.s.smppConfig()
+			cfg.PartStore = p.parts
+			cfg.OnMessage = p.onSMPPMessage
+			cfg.OnReceipt = p.onSMPPReceipt
+			cfg.Logger = p.log
+			cfg.Now = p.now
+			c, err := smpp.NewClient(cfg)
+			if err != nil {
+				p.log.Error("sms smpp client", "err", err)
+				return
+			}
+			// Its own context: Close unbinds it; cancelling would drop
+			// the link without unbind.
+			c.Start(context.WithoutCancel(ctx))
+			p.client = c
+		}
+		p.sending = true
+		p.log.Info("sms portal is the sender on this instance")
+		if p.out != nil {
+			p.out.wake()
+		}
+	case !held && p.sending:
+		p.log.Warn("sms sender lease lost to another instance")
+		p.stopSendingLocked(ctx)
+	}
+}
+
+// stopSendingLocked unbinds; called with p.mu held.
+func (p *Portal) stopSendingLocked(ctx context.Context) error {
+	p.sending = false
+	c := p.client
+	p.client = nil
+	if c == nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return c.Close(cctx)
+}
+
+func (p *Portal) leaseLoop(ctx context.Context) {
+	t := time.NewTicker(p.s.SenderLease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		if p.started {
+			p.takeLease(ctx)
+		}
+		p.mu.Unlock()
+	}
+}
+
+func (p *Portal) isSending() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sending
+}
+
+func (p *Portal) smppClient() *smpp.Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.client
+}
+
 // Stop implements channels.Adapter: webhooks answer 503, sends in flight
-// are abandoned to the outbox (sent again on the next start), and the SMSC
-// is unbound.
+// are abandoned to the outbox (sent by the next sender), the SMSC is
+// unbound and the sender lease released.
 func (p *Portal) Stop(ctx context.Context) error {
 	p.mu.Lock()
 	if !p.started {
@@ -203,7 +283,7 @@ func (p *Portal) Stop(ctx context.Context) error {
 		return nil
 	}
 	p.started = false
-	cancel, done, client := p.cancel, p.done, p.client
+	cancel, done := p.cancel, p.done
 	p.mu.Unlock()
 	cancel()
 	var errs []error
@@ -212,8 +292,14 @@ func (p *Portal) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("stop sms outbox: %w", ctx.Err()))
 	}
-	if client != nil {
-		if err := client.Close(ctx); err != nil {
+	p.mu.Lock()
+	wasSending := p.sending
+	if err := p.stopSendingLocked(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	p.mu.Unlock()
+	if wasSending && p.env.Leases != nil {
+		if err := p.env.Leases.Release(ctx, p.key("sender"), p.holder); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -227,26 +313,33 @@ func (p *Portal) isStarted() bool {
 }
 
 // Pending reports the outgoing SMS still queued.
-func (p *Portal) Pending() int {
+func (p *Portal) Pending(ctx context.Context) (int, error) {
 	if p.out == nil {
-		return 0
+		return 0, nil
 	}
-	return p.out.Len()
+	return p.out.Len(ctx)
 }
 
 func (p *Portal) key(parts ...string) string {
 	return "sms:" + p.env.Portal + ":" + strings.Join(parts, ":")
 }
 
-// smppSender sends through the SMPP client, which splits long texts and
-// waits for the link while it is down.
+// smppSender sends through the SMPP client of the portal, which splits
+// long texts and waits for the link while it is down.
 type smppSender struct {
-	c      *smpp.Client
+	p      *Portal
 	format string
 }
 
+// errNotSender is returned when the SMPP link belongs to another instance.
+var errNotSender = errors.New("sms: this instance does not hold the smpp bind")
+
 func (s smppSender) send(ctx context.Context, to, text string) ([]string, error) {
-	ids, err := s.c.Submit(ctx, formatPhone(to, s.format), text)
+	c := s.p.smppClient()
+	if c == nil {
+		return nil, errNotSender
+	}
+	ids, err := c.Submit(ctx, formatPhone(to, s.format), text)
 	var st smpp.Status
 	if errors.As(err, &st) && !st.Throttling() {
 		return ids, fmt.Errorf("%w: %w", errPermanent, err)

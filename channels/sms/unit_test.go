@@ -214,7 +214,7 @@ func TestKVPartStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	ps := NewKVPartStore(st, "sms")
+	ps := NewKVPartStore(st, nil, "sms", "me")
 	p2 := smpp.Part{From: "989121234567", To: "137", Ref: 7, Total: 3, Seq: 2, Coding: smpp.CodingUCS2, Data: []byte{0, 'b'}, ReceivedAt: t0.Add(time.Second)}
 	p1 := p2
 	p1.Seq, p1.Data, p1.ReceivedAt = 1, []byte{0, 'a'}, t0.Add(2*time.Second)
@@ -225,7 +225,7 @@ func TestKVPartStore(t *testing.T) {
 		t.Fatalf("PartPut = %v, %v", parts, err)
 	}
 	// A restart: a new store over the same KV sees the parts.
-	ps = NewKVPartStore(st, "sms")
+	ps = NewKVPartStore(st, nil, "sms", "me")
 	if parts, err := ps.PartPut(ctx, "k1", p1); err != nil || len(parts) != 2 || string(parts[0].Data) != "\x00b" {
 		t.Fatalf("PartPut after restart = %v, %v", parts, err)
 	}
@@ -251,7 +251,7 @@ func TestKVPartStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r = smpp.NewReassembler(NewKVPartStore(st, "sms"), time.Minute, func() time.Time { return t0 })
+		r = smpp.NewReassembler(NewKVPartStore(st, nil, "sms", "me"), time.Minute, func() time.Time { return t0 })
 		if in, err = r.Add(ctx, smpp.Part{From: "a", To: "137", Coding: seg.Coding, Data: body}, c); err != nil {
 			t.Fatal(err)
 		}
