@@ -68,7 +68,8 @@ type Agent struct {
 	// Since is when State began.
 	Since time.Time `json:"since"`
 	// IdleSince is when the agent last became available; the longest idle
-	// agent gets the next call. A ring that ends unanswered keeps it.
+	// agent gets the next call. A ring cut short by the caller keeps it; a
+	// missed ring restarts it.
 	IdleSince   time.Time `json:"idle_since"`
 	PauseReason string    `json:"pause_reason,omitempty"`
 	// CallID is the call the agent is ringing for, talking on, or wrapping up.
@@ -282,7 +283,7 @@ func ReleaseOp(callID string, wrapUp time.Duration) Op {
 }
 
 // MissedRingOp records that the agent let callID ring out (or declined).
-// The agent is available again, keeping its idle time, unless this is miss
+// The agent is available again, idle from now, unless this is miss
 // number maxMisses in a row (maxMisses > 0): then it is paused with
 // ReasonMissedCalls.
 func MissedRingOp(callID string, maxMisses int) Op {
@@ -299,9 +300,10 @@ func MissedRingOp(callID string, maxMisses int) Op {
 			a.PauseReason = ReasonMissedCalls
 			return nil
 		}
-		idle := a.IdleSince
+		// Available again from now: the agent goes behind those who
+		// waited, so the requeued caller is offered to someone else first
+		// rather than ringing the same phone again.
 		a.become(Available, now)
-		a.IdleSince = idle
 		return nil
 	}
 }

@@ -644,3 +644,25 @@ func TestRemove(t *testing.T) {
 		t.Fatal("callback task without a number accepted")
 	}
 }
+
+// TestMissedGoesToAnother: after a miss the call, back in its place, rings
+// the next agent instead of the same phone again.
+func TestMissedGoesToAnother(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	ctx := context.Background()
+	e.login("first", roads)
+	e.clk.Advance(time.Second)
+	e.login("second", roads)
+	e.enqueue(acd.Call{ID: "c1", Queue: "asphalt"})
+	if got := e.dispatch(); !slices.Equal(got, []string{"c1→first"}) {
+		t.Fatalf("dispatch: %v", got)
+	}
+	e.clk.Advance(20 * time.Second)
+	if _, err := e.d.Missed(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.dispatch(); !slices.Equal(got, []string{"c1→second"}) {
+		t.Fatalf("after the miss: %v", got)
+	}
+}

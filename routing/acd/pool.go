@@ -32,8 +32,9 @@ type AgentPool interface {
 	// Release ends the agent's part in callID (see ReleaseOp): ringing →
 	// available, on_call → wrap_up for wrapUp (or available when 0).
 	Release(ctx context.Context, agentID, callID string, wrapUp time.Duration) (Agent, error)
-	// MissedRing records an unanswered ring; miss number maxMisses in a row
-	// pauses the agent with ReasonMissedCalls (see MissedRingOp).
+	// MissedRing records an unanswered ring: the agent is available, idle
+	// from now, except that miss number maxMisses in a row pauses it with
+	// ReasonMissedCalls (see MissedRingOp).
 	MissedRing(ctx context.Context, agentID, callID string, maxMisses int) (Agent, error)
 	// WrapUpDone ends wrap-up early.
 	WrapUpDone(ctx context.Context, agentID string) (Agent, error)
