@@ -112,6 +112,7 @@ type Adapter struct {
 	backoffMin, backoffMax time.Duration
 	leaseTTL               time.Duration
 	idleRefresh            time.Duration
+	noIdle                 bool // poll even when the server has IDLE
 
 	env      channels.Env
 	log      *slog.Logger

@@ -391,3 +391,5 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func getenv(k string) string { return os.Getenv(k) }

@@ -117,7 +117,7 @@ func (a *Adapter) session(parent context.Context, leaseKey string) (healthy bool
 	if err != nil {
 		return false, err
 	}
-	idle := c.Caps().Has(imap.CapIdle)
+	idle := c.Caps().Has(imap.CapIdle) && !a.noIdle
 	a.log.Info("mailbox session started", "folder", a.s.Folder, "uidvalidity", validity, "last_uid", cur.LastUID, "idle", idle)
 	for {
 		if err := a.readNew(ctx, c, &cur); err != nil {
