@@ -1,0 +1,357 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/gateway"
+)
+
+// StatsFixture sets what the case lifecycle owns (department, district,
+// rating) and the deadline statistics measure against, for the stats
+// tests, until the lifecycle verbs are in cases.Store.
+type StatsFixture interface {
+	CaseSetClassification(ctx context.Context, caseID int64, department, district string, due time.Time, rating int) error
+}
+
+func statsTests() []Test {
+	return []Test{
+		{"StatsFigures", testStatsFigures},
+		{"StatsClassifications", testStatsClassifications},
+		{"StatsArchive", testStatsArchive},
+		{"StatsLifecycleColumns", testStatsLifecycleColumns},
+	}
+}
+
+// statsStore returns the store's StatsStore and StatsFixture or fails.
+func (e *Env) statsStore(t *testing.T) (cases.StatsStore, StatsFixture) {
+	t.Helper()
+	ss, ok := e.Store.(cases.StatsStore)
+	if !ok {
+		t.Fatalf("%T does not implement cases.StatsStore", e.Store)
+	}
+	fx, ok := e.Store.(StatsFixture)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.StatsFixture", e.Store)
+	}
+	return ss, fx
+}
+
+// statsData is a small hand-computed dataset: four cases opened at t0
+// (A–D) and one later (E), seven decided messages in range.
+type statsData struct {
+	t0         time.Time
+	a, b, c, d cases.Case
+	e          cases.Case
+}
+
+func seedStats(t *testing.T, e *Env) statsData {
+	t.Helper()
+	_, fx := e.statsStore(t)
+	w := e.Writer(t)
+	var sd statsData
+	sd.t0 = e.Clock.Now()
+	t0 := sd.t0
+	open := func(portal, kind, service string) cases.Case {
+		m := NewMessage(t0)
+		m.Portal, m.PortalKind, m.ServiceCode = portal, kind, service
+		_, c := e.OpenCase(t, m)
+		return c
+	}
+	sd.a = open("web", "webform", "lighting")
+	sd.b = open("telegram", "telegram", "lighting")
+	sd.c = open("web", "webform", "waste")
+	sd.d = open("web", "webform", "waste")
+	// Three answered on the spot, one never decided.
+	for _, portal := range []string{"web", "web", "telegram"} {
+		m := NewMessage(t0)
+		m.Portal = portal
+		e.Accept(t, m)
+		if _, err := e.Store.MessageDecide(e.Ctx, m.ID, gateway.Decision{Outcome: gateway.OutcomeResolved, Rule: "faq"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Accept(t, NewMessage(t0))
+
+	classify := func(c cases.Case, dept, district string, due time.Time, rating int) {
+		if err := fx.CaseSetClassification(e.Ctx, c.ID, dept, district, due, rating); err != nil {
+			t.Fatalf("classify %s: %v", c.TrackingCode, err)
+		}
+	}
+	classify(sd.a, "lighting-dept", "1", t0.Add(48*time.Hour), 5)
+	classify(sd.b, "lighting-dept", "2", t0.Add(48*time.Hour), 2)
+	classify(sd.c, "waste-dept", "1", t0.Add(48*time.Hour), 0)
+	classify(sd.d, "waste-dept", "1", time.Time{}, 0)
+
+	event := func(c cases.Case, kind string, after time.Duration, data map[string]string) {
+		if _, err := w.CaseAddEvent(e.Ctx, c.ID, cases.Event{At: t0.Add(after), Kind: kind, Data: data}); err != nil {
+			t.Fatalf("%s event on %s: %v", kind, c.TrackingCode, err)
+		}
+	}
+	event(sd.a, "answered", 24*time.Hour, nil)
+	event(sd.b, "escalated", 49*time.Hour, map[string]string{"level": "1"})
+	event(sd.b, "escalated", 100*time.Hour, map[string]string{"level": "2"})
+	event(sd.b, "answered", 120*time.Hour, nil)
+	event(sd.b, "escalated", 121*time.Hour, map[string]string{"level": "junk"}) // ignored, not fatal
+	event(sd.c, "escalated", 49*time.Hour, map[string]string{"level": "1"})
+	event(sd.c, "note", 50*time.Hour, map[string]string{"level": "9"}) // not an escalation
+
+	e.Clock.Advance(10 * time.Hour)
+	if err := w.CaseClose(e.Ctx, sd.d.ID, "resolved", "agent-1"); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(20 * time.Hour)
+	if err := w.CaseClose(e.Ctx, sd.a.ID, "resolved", "agent-1"); err != nil {
+		t.Fatal(err)
+	}
+	// Out of range: a case and an answered message 30 hours later.
+	_, sd.e = e.OpenCase(t, NewMessage(e.Clock.Now()))
+	m := NewMessage(e.Clock.Now())
+	e.Accept(t, m)
+	if _, err := e.Store.MessageDecide(e.Ctx, m.ID, gateway.Decision{Outcome: gateway.OutcomeResolved, Rule: "faq"}); err != nil {
+		t.Fatal(err)
+	}
+	return sd
+}
+
+func testStatsFigures(t *testing.T, e *Env) {
+	ss, _ := e.statsStore(t)
+	sd := seedStats(t, e)
+	from, to := sd.t0.Add(-time.Hour), sd.t0.Add(time.Hour)
+
+	// At t0+30h case C's deadline (t0+48h) has not passed: it can still
+	// comply, so waste-dept has nothing settled yet.
+	st, err := ss.Stats(e.Ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCompliance := []cases.Compliance{{Department: "lighting-dept", Due: 2, OnTime: 1, Share: 0.5}}
+	if !reflect.DeepEqual(st.Compliance, wantCompliance) {
+		t.Errorf("compliance before C's deadline = %+v, want %+v", st.Compliance, wantCompliance)
+	}
+
+	e.Clock.Advance(200 * time.Hour)
+	cnt := func(k string, n int64) cases.Count { return cases.Count{Key: k, Count: n} }
+	st, err = ss.Stats(e.Ctx, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cases.Stats{
+		From: from, To: to,
+		MessagesDecided: 7, MessagesResolved: 3, ResolvedShare: 3.0 / 7,
+		MessagesByPortal: []cases.Count{cnt("web", 5), cnt("telegram", 2)},
+		CasesOpened:      4, CasesWithResult: 3, ResultWithinCount: 2, ResultShare: 0.5,
+		MeanHoursToResult: (24.0 + 120 + 10) / 3,
+		Escalations:       []cases.LevelCount{{Level: 1, Cases: 1}, {Level: 2, Cases: 1}},
+		Compliance: []cases.Compliance{
+			{Department: "lighting-dept", Due: 2, OnTime: 1, Share: 0.5},
+			{Department: "waste-dept", Due: 1, OnTime: 0, Share: 0},
+		},
+		Rated: 2, MeanSatisfaction: 3.5,
+		CasesByPortal:   []cases.Count{cnt("web", 3), cnt("telegram", 1)},
+		CasesByService:  []cases.Count{cnt("lighting", 2), cnt("waste", 2)},
+		CasesByDistrict: []cases.Count{cnt("1", 3), cnt("2", 1)},
+	}
+	if !statsEqual(st, want) {
+		t.Errorf("stats =\n%+v\nwant\n%+v", st, want)
+	}
+
+	// A range with nothing in it: zeros and empty lists, not nil.
+	empty, err := ss.Stats(e.Ctx, sd.t0.Add(-48*time.Hour), sd.t0.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.CasesOpened != 0 || empty.MessagesDecided != 0 || empty.ResolvedShare != 0 ||
+		empty.CasesByPortal == nil || empty.Escalations == nil || empty.Compliance == nil {
+		t.Errorf("empty range = %+v", empty)
+	}
+	if _, err := ss.Stats(e.Ctx, to, from); err == nil {
+		t.Error("stats over a reversed range succeeded")
+	}
+}
+
+// statsEqual compares with a tolerance on the float figures.
+func statsEqual(a, b cases.Stats) bool {
+	near := func(x, y float64) bool { return math.Abs(x-y) < 1e-9 }
+	if !near(a.ResolvedShare, b.ResolvedShare) || !near(a.ResultShare, b.ResultShare) ||
+		!near(a.MeanHoursToResult, b.MeanHoursToResult) || !near(a.MeanSatisfaction, b.MeanSatisfaction) {
+		return false
+	}
+	a.ResolvedShare, a.ResultShare, a.MeanHoursToResult, a.MeanSatisfaction = 0, 0, 0, 0
+	b.ResolvedShare, b.ResultShare, b.MeanHoursToResult, b.MeanSatisfaction = 0, 0, 0, 0
+	return a.From.Equal(b.From) && a.To.Equal(b.To) && func() bool {
+		a.From, a.To, b.From, b.To = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		return reflect.DeepEqual(a, b)
+	}()
+}
+
+func testStatsClassifications(t *testing.T, e *Env) {
+	ss, _ := e.statsStore(t)
+	sd := seedStats(t, e)
+	var got []cases.Classification
+	err := ss.CaseClassifications(e.Ctx, sd.t0.Add(-time.Hour), sd.t0.Add(time.Hour), func(c cases.Classification) error {
+		got = append(got, c)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := sd.t0
+	want := []cases.Classification{
+		{TrackingCode: sd.a.TrackingCode, Status: cases.StatusClosed, ServiceCode: "lighting", Portal: "web", PortalKind: "webform",
+			Department: "lighting-dept", District: "1", Outcome: "resolved", Rating: 5, OpenedAt: t0,
+			DueAt: t0.Add(48 * time.Hour), ResultAt: t0.Add(24 * time.Hour), ClosedAt: t0.Add(30 * time.Hour)},
+		{TrackingCode: sd.b.TrackingCode, Status: cases.StatusOpen, ServiceCode: "lighting", Portal: "telegram", PortalKind: "telegram",
+			Department: "lighting-dept", District: "2", Rating: 2, MaxLevel: 2, OpenedAt: t0,
+			DueAt: t0.Add(48 * time.Hour), ResultAt: t0.Add(120 * time.Hour)},
+		{TrackingCode: sd.c.TrackingCode, Status: cases.StatusOpen, ServiceCode: "waste", Portal: "web", PortalKind: "webform",
+			Department: "waste-dept", District: "1", MaxLevel: 1, OpenedAt: t0, DueAt: t0.Add(48 * time.Hour)},
+		{TrackingCode: sd.d.TrackingCode, Status: cases.StatusClosed, ServiceCode: "waste", Portal: "web", PortalKind: "webform",
+			Department: "waste-dept", District: "1", Outcome: "resolved", OpenedAt: t0,
+			ResultAt: t0.Add(10 * time.Hour), ClosedAt: t0.Add(10 * time.Hour)},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("classifications =\n%+v\nwant\n%+v", got, want)
+	}
+	if d, ok := got[1].TimeToResult(); !ok || d != 120*time.Hour {
+		t.Errorf("B time to result = %v, %v", d, ok)
+	}
+	if _, ok := got[2].TimeToResult(); ok {
+		t.Error("C has a time to result without a result")
+	}
+	// fn's error stops the walk and comes back as is.
+	stop := errors.New("stop")
+	n := 0
+	err = ss.CaseClassifications(e.Ctx, t0.Add(-time.Hour), t0.Add(1000*time.Hour), func(cases.Classification) error {
+		n++
+		return stop
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("walk with a failing fn = %v after %d, want stop after 1", err, n)
+	}
+}
+
+func testStatsArchive(t *testing.T, e *Env) {
+	ss, _ := e.statsStore(t)
+	w := e.Writer(t)
+	t0 := e.Clock.Now()
+	m := NewMessage(t0)
+	data := []byte("jpeg")
+	if _, err := e.Store.AttachmentSave(e.Ctx, m.Attachments[0], data); err != nil {
+		t.Fatal(err)
+	}
+	_, d := e.OpenCase(t, m)
+	_, keep := e.OpenCase(t, NewMessage(t0))
+	// A reply in the thread joins the case; its text is personal data too.
+	reply := NewMessage(t0)
+	reply.Text = "شماره من ۰۹۱۲۱۲۳۴۵۶۷ است"
+	e.Accept(t, reply)
+	if _, err := e.Store.MessageDecide(e.Ctx, reply.ID, gateway.Decision{Outcome: gateway.OutcomeResolved, Rule: "thread",
+		LinkedTracking: d.TrackingCode}); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(time.Hour)
+	if err := w.CaseClose(e.Ctx, d.ID, "resolved", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(time.Hour)
+	if err := w.CaseClose(e.Ctx, keep.ID, "resolved", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	archive := func(before time.Time, want int) {
+		t.Helper()
+		n, err := ss.ArchiveClosed(e.Ctx, before, 10)
+		if err != nil || n != want {
+			t.Fatalf("archive before %s = %d, %v; want %d", before, n, err, want)
+		}
+	}
+	archive(t0.Add(90*time.Minute), 1) // d only
+	archive(t0.Add(90*time.Minute), 0) // idempotent
+	archive(t0.Add(3*time.Hour), 1)    // keep
+	archive(t0.Add(3*time.Hour), 0)
+	if n, err := ss.ArchiveClosed(e.Ctx, t0.Add(3*time.Hour), 0); err != nil || n != 0 {
+		t.Errorf("archive with limit 0 = %d, %v", n, err)
+	}
+
+	purge := func(before time.Time, want int) {
+		t.Helper()
+		n, err := ss.ArchivePurge(e.Ctx, before, 10)
+		if err != nil || n != want {
+			t.Fatalf("purge before %s = %d, %v; want %d", before, n, err, want)
+		}
+	}
+	purge(t0.Add(90*time.Minute), 1)
+	purge(t0.Add(90*time.Minute), 0)
+
+	got, err := e.Store.CaseGetByTracking(e.Ctx, d.TrackingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The language stays: it identifies nobody and says how to answer.
+	if got.Contact != (gateway.Contact{Language: got.Contact.Language}) || got.Description != "" || got.Location != nil ||
+		len(got.Attachments) != 0 || got.ThreadKey != "" {
+		t.Errorf("purged case keeps personal data: %+v", got)
+	}
+	if got.ServiceCode != "lighting" || got.Status != cases.StatusClosed || got.Outcome != "resolved" || got.Portal != "web" {
+		t.Errorf("purged case lost its classification: %+v", got)
+	}
+	if _, _, err := e.Store.AttachmentGet(e.Ctx, m.Attachments[0].ID); !errors.Is(err, cases.ErrNotFound) {
+		t.Errorf("purged case's attachment = %v, want ErrNotFound", err)
+	}
+	evs, err := e.Store.CaseEvents(e.Ctx, d.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.Kind == "message" && ev.Note != "" {
+			t.Errorf("purged case's message event keeps its text: %+v", ev)
+		}
+	}
+	// The other case is untouched; its classification and the purged
+	// one's still count.
+	if k, _ := e.Store.CaseGetByTracking(e.Ctx, keep.TrackingCode); k.Contact.Phone == "" || k.Description == "" {
+		t.Errorf("unpurged case lost data: %+v", k)
+	}
+	st, err := ss.Stats(e.Ctx, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CasesOpened != 2 || st.CasesWithResult != 2 || st.ResultWithinCount != 2 {
+		t.Errorf("stats after purge = %+v", st)
+	}
+	// A purged case already archived is not archived again.
+	archive(t0.Add(3*time.Hour), 0)
+}
+
+// The lifecycle may record results and levels in the case row (status,
+// escalation_level) rather than in events; both count.
+func testStatsLifecycleColumns(t *testing.T, e *Env) {
+	ss, _ := e.statsStore(t)
+	w := e.Writer(t)
+	t0 := e.Clock.Now()
+	_, c := e.OpenCase(t, NewMessage(t0))
+	e.Clock.Advance(5 * time.Hour)
+	// Closing without an "answered" event: the close is the result.
+	if err := w.CaseClose(e.Ctx, c.ID, "duplicate", "agent"); err != nil {
+		t.Fatal(err)
+	}
+	// A later "answered" event does not move the first result.
+	if _, err := w.CaseAddEvent(e.Ctx, c.ID, cases.Event{At: t0.Add(9 * time.Hour), Kind: "answered"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []cases.Classification
+	if err := ss.CaseClassifications(e.Ctx, t0, t0.Add(time.Second), func(c cases.Classification) error {
+		got = append(got, c)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got[0].ResultAt.Equal(t0.Add(5*time.Hour)) || got[0].Outcome != "duplicate" {
+		t.Errorf("classification = %+v; want result at close (t0+5h)", got)
+	}
+}
