@@ -1,6 +1,7 @@
 package email
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dargah137/dargah/channels"
+	"github.com/dargah137/dargah/internal/app/apptest"
 )
 
 func decode(t *testing.T, src string) ([]channels.Portal, error) {
@@ -139,5 +141,33 @@ func BenchmarkHTMLToText(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		htmlToText(doc)
+	}
+}
+
+func TestKVLeaser(t *testing.T) {
+	t.Parallel()
+	h := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	l := KVLeaser{KV: h.Store}
+	if ok, err := l.Acquire(ctx, "email:x:lease", "one", time.Minute); err != nil || !ok {
+		t.Fatalf("first acquire = %v, %v", ok, err)
+	}
+	if ok, _ := l.Acquire(ctx, "email:x:lease", "two", time.Minute); ok {
+		t.Fatal("second holder got a held lease")
+	}
+	if ok, _ := l.Acquire(ctx, "email:x:lease", "one", time.Minute); !ok {
+		t.Fatal("holder could not renew")
+	}
+	if err := l.Release(ctx, "email:x:lease", "two"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := l.Acquire(ctx, "email:x:lease", "two", time.Minute); ok {
+		t.Fatal("a stranger's release freed the lease")
+	}
+	if err := l.Release(ctx, "email:x:lease", "one"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := l.Acquire(ctx, "email:x:lease", "two", time.Minute); !ok {
+		t.Fatal("lease not free after release")
 	}
 }

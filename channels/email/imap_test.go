@@ -291,10 +291,14 @@ func TestWindows1256Mail(t *testing.T) {
 	folder := testFolder(t, admin)
 	h := apptest.Start(t, apptest.Options{})
 	in := newRecordingIntake(h.App.Pipeline)
-	startAdapter(t, h, acc, folder, folder, in)
+	startAdapter(t, h, acc, folder, folder, in, func(a *Adapter) { a.s.ProcessedFolder = folder + "-done" })
 
 	deliver(t, admin, folder, windows1256Mail(t, "w-"+folder+"@example.com"))
 	m := in.next(t)
+	waitFor(t, "mail moved to processed_folder", func() bool {
+		_, ok := fetchFlags(t, acc, folder+"-done")["w-"+folder+"@example.com"]
+		return ok
+	})
 	if !strings.Contains(m.Text, persian1256) || !strings.HasPrefix(m.Text, "چراغ خاموش") {
 		t.Errorf("text = %q", m.Text)
 	}
