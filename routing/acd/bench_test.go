@@ -174,3 +174,51 @@ func benchRoute(b *testing.B, clk *acdtest.Clock, pool acd.AgentPool) {
 	}
 	b.ReportMetric(float64(waiting), "waiting")
 }
+
+// BenchmarkQueueReads measures the reads a console or announcement makes
+// with 10,000 calls waiting: Position of a call (a scan of its queue) and
+// a whole Stats snapshot (a scan of every call and agent).
+func BenchmarkQueueReads(b *testing.B) {
+	ctx := context.Background()
+	clk := acdtest.NewClock()
+	cfg := benchConfig()
+	d, err := acd.New(acd.Options{Pool: mempool.New(clk.Now), Config: cfg, Now: clk.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 1000 {
+		id := fmt.Sprintf("agent%04d", i)
+		if _, err := d.Pause(ctx, id, "x"); err == nil {
+			b.Fatal("pause before login")
+		}
+		if _, err := d.Login(ctx, id, benchSkills(rng, cfg), "PJSIP/"+id); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := d.Pause(ctx, id, "meeting"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var ids []string
+	for i := range 10000 {
+		c, err := d.Enqueue(benchCall(rng, cfg, i, clk.Now().Add(-time.Duration(rng.IntN(100_000))*time.Millisecond)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	b.Run("Position", func(b *testing.B) {
+		for i := range b.N {
+			if _, err := d.Position(ids[i%len(ids)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Stats", func(b *testing.B) {
+		for range b.N {
+			if s := d.Stats(); len(s.Queues) != len(cfg.Queues) {
+				b.Fatal("stats")
+			}
+		}
+	})
+}

@@ -45,6 +45,7 @@ type Dispatcher struct {
 	r      *router
 	active map[string]activeCall // answered, not yet completed
 	counts map[groupKey]*counters
+	domain []Requirement // per queue: its base skills without the language, for Stats
 }
 
 type activeCall struct {
@@ -78,8 +79,13 @@ func New(opts Options) (*Dispatcher, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := opts.Config.WithDefaults()
+	domain := make([]Requirement, len(cfg.Queues))
+	for i, q := range cfg.Queues {
+		domain[i] = NewRequirement(q.Skills, "", 0)
+	}
 	return &Dispatcher{
-		pool: opts.Pool, cfg: cfg, now: opts.Now, log: opts.Logger,
+		domain: domain,
+		pool:   opts.Pool, cfg: cfg, now: opts.Now, log: opts.Logger,
 		kick:   make(chan struct{}, 1),
 		r:      newRouter(cfg),
 		active: map[string]activeCall{},

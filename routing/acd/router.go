@@ -93,6 +93,7 @@ type class struct {
 	afters  []time.Duration // afters[0] = 0: the base requirement
 	buckets []*bucket
 	h       iheap[*callRec]
+	offered int // calls of this class ringing an agent
 }
 
 type callRec struct {
@@ -272,7 +273,9 @@ func (r *router) remove(id string) (*callRec, bool) {
 	if !ok {
 		return nil, false
 	}
-	if !rec.offered {
+	if rec.offered {
+		rec.cl.offered--
+	} else {
 		rec.cl.h.Remove(rec.idx)
 	}
 	delete(r.calls, id)
@@ -287,6 +290,7 @@ func (r *router) requeue(id string) bool {
 		return false
 	}
 	rec.offered, rec.agentID = false, ""
+	rec.cl.offered--
 	rec.cl.h.Push(rec)
 	return true
 }
@@ -316,6 +320,7 @@ func (r *router) next(now time.Time) (Assignment, bool) {
 		return Assignment{}, false
 	}
 	best.cl.h.Remove(best.idx)
+	best.cl.offered++
 	best.offered, best.agentID = true, bm.ag.a.ID
 	rec, req := bm.ag, bm.b.req
 	r.detach(rec)

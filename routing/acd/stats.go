@@ -45,67 +45,68 @@ func (d *Dispatcher) Stats() Stats {
 	defer d.mu.Unlock()
 	now := d.now()
 	d.r.promote(now)
-	s := Stats{At: now, Queues: map[string]GroupStats{}, Languages: map[string]GroupStats{}}
-	for _, q := range d.cfg.Queues {
-		s.Queues[q.Name] = GroupStats{Agents: map[State]int{}}
-	}
-	for _, l := range d.cfg.Languages {
-		s.Languages[l] = GroupStats{Agents: map[State]int{}}
-	}
-	get := func(m map[string]GroupStats, k string) GroupStats {
+	queues, langs := map[string]*GroupStats{}, map[string]*GroupStats{}
+	get := func(m map[string]*GroupStats, k string) *GroupStats {
 		g, ok := m[k]
 		if !ok {
-			g = GroupStats{Agents: map[State]int{}}
+			g = &GroupStats{Agents: map[State]int{}}
+			m[k] = g
 		}
 		return g
 	}
-	for _, rec := range d.r.calls {
-		for _, byQueue := range []bool{true, false} {
-			m, k := s.Languages, rec.c.Language
-			if byQueue {
-				m, k = s.Queues, rec.c.Queue
+	for _, q := range d.cfg.Queues {
+		get(queues, q.Name)
+	}
+	for _, l := range d.cfg.Languages {
+		get(langs, l)
+	}
+	// Per class rather than per call: a class is one queue and language.
+	for _, cl := range d.r.classList {
+		callbacks := 0
+		for _, rec := range cl.h.items {
+			if rec.c.Callback {
+				callbacks++
 			}
-			g := get(m, k)
-			switch {
-			case rec.offered:
-				g.Ringing++
-			default:
-				g.Waiting++
-				if rec.c.Callback {
-					g.Callbacks++
-				}
-				g.LongestWait = max(g.LongestWait, now.Sub(rec.c.EnqueuedAt))
+		}
+		for _, g := range [2]*GroupStats{get(queues, cl.key.queue), get(langs, cl.key.lang)} {
+			g.Ringing += cl.offered
+			g.Waiting += cl.h.Len()
+			g.Callbacks += callbacks
+			if cl.h.Len() > 0 {
+				g.LongestWait = max(g.LongestWait, now.Sub(cl.h.Top().c.EnqueuedAt))
 			}
-			m[k] = g
 		}
 	}
 	for k, c := range d.counts {
-		m, name := s.Languages, k.name
+		m := langs
 		if k.queue {
-			m = s.Queues
+			m = queues
 		}
-		g := get(m, name)
+		g := get(m, k.name)
 		g.Answered, g.AnsweredInSL, g.Abandoned, g.AbandonedAfterSL = c.answered, c.answeredInSL, c.abandoned, c.abandonedAfterSL
 		if c.answered > 0 {
 			g.AverageAnswer = c.answerWait / time.Duration(c.answered)
 		}
-		m[name] = g
 	}
 	for _, rec := range d.r.agents {
-		a := rec.a.Effective(now)
-		for _, q := range d.cfg.Queues {
-			if NewRequirement(q.Skills, "", 0).Met(a.Skills) {
-				s.Queues[q.Name].Agents[a.State]++
+		state := rec.a.Effective(now).State
+		for i, q := range d.cfg.Queues {
+			if d.domain[i].Met(rec.a.Skills) {
+				queues[q.Name].Agents[state]++
 			}
 		}
-		for lang := range a.Skills {
-			if g, ok := s.Languages[lang]; ok {
-				g.Agents[a.State]++
+		for lang := range rec.a.Skills {
+			if g, ok := langs[lang]; ok {
+				g.Agents[state]++
 			}
 		}
 	}
-	for _, m := range []map[string]GroupStats{s.Queues, s.Languages} {
-		for k, g := range m {
+	s := Stats{At: now, Queues: make(map[string]GroupStats, len(queues)), Languages: make(map[string]GroupStats, len(langs))}
+	for _, x := range []struct {
+		from map[string]*GroupStats
+		to   map[string]GroupStats
+	}{{queues, s.Queues}, {langs, s.Languages}} {
+		for k, g := range x.from {
 			g.ServiceLevel = 1
 			if den := g.Answered + g.AbandonedAfterSL; den > 0 {
 				g.ServiceLevel = float64(g.AnsweredInSL) / float64(den)
@@ -113,7 +114,7 @@ func (d *Dispatcher) Stats() Stats {
 			if den := g.Answered + g.Abandoned; den > 0 {
 				g.AbandonRate = float64(g.Abandoned) / float64(den)
 			}
-			m[k] = g
+			x.to[k] = *g
 		}
 	}
 	return s
