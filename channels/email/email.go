@@ -10,6 +10,9 @@
 // cursor advances. Mail that cannot be parsed is moved to the dead-letter
 // folder (Dargah-Dead), never dropped.
 //
+// A new portal (no cursor in KV yet) reads every mail already in the
+// folder; point it at a mailbox or folder meant for Dargah.
+//
 // Threading: for email a ThreadKey always exists. It is the conversation
 // root (the first id of References, else In-Reply-To, else the mail's own
 // Message-ID) followed by a space and the sender's address:
@@ -291,8 +294,10 @@ func (a *Adapter) Start(ctx context.Context, env channels.Env) error {
 	return nil
 }
 
-// Stop implements channels.Adapter: it ends the mailbox loop, letting the
-// mail in hand finish, and releases the lease; bounded by ctx.
+// Stop implements channels.Adapter: it ends the mailbox loop and releases
+// the lease, bounded by ctx. A mail interrupted in hand was not yet under
+// the cursor, so the next start reads it again, and intake's idempotency
+// by Message-ID makes that harmless.
 func (a *Adapter) Stop(ctx context.Context) error {
 	a.mu.Lock()
 	cancel, done := a.cancel, a.done

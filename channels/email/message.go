@@ -35,7 +35,7 @@ func splitThreadKey(k string) (root, sender string) {
 // or over the sender's rate. err wraps ErrMalformed for unparsable mail;
 // any other error is worth retrying.
 func (a *Adapter) toMessage(ctx context.Context, raw []byte, log *slog.Logger) (m gateway.Message, skip string, err error) {
-	p, err := Parse(raw, a.limits())
+	p, err := safeParse(raw, a.limits())
 	if err != nil {
 		return m, "", err
 	}
@@ -175,4 +175,16 @@ func cut(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// safeParse is Parse with a parser panic (a bug in a MIME library on some
+// odd mail) turned into ErrMalformed, so one mail cannot stop the portal;
+// the mail goes to the dead-letter folder like any unreadable one.
+func safeParse(raw []byte, lim Limits) (p Parsed, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = Parsed{}, fmt.Errorf("%w: parser panic: %v", ErrMalformed, r)
+		}
+	}()
+	return Parse(raw, lim)
 }

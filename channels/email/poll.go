@@ -68,8 +68,8 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// session is one IMAP connection. healthy reports whether it got as far
-// as reading the folder, which resets the backoff.
+// session is one IMAP connection. healthy reports whether it read the
+// folder through at least once, which resets the backoff.
 func (a *Adapter) session(parent context.Context, leaseKey string) (healthy bool, err error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -121,7 +121,9 @@ func (a *Adapter) session(parent context.Context, leaseKey string) (healthy bool
 	a.log.Info("mailbox session started", "folder", a.s.Folder, "uidvalidity", validity, "last_uid", cur.LastUID, "idle", idle)
 	for {
 		if err := a.readNew(ctx, c, &cur); err != nil {
-			return true, err
+			// Not healthy: a failure to hand mail over (intake or storage
+			// down) backs off further on every try.
+			return false, err
 		}
 		var refresh bool
 		if idle {
