@@ -97,7 +97,7 @@ const Kind = "sms"
 
 func init() { channels.Register(Kind, func() channels.Adapter { return New() }) }
 
-// errNotStarted is returned by Reply and Notify outside Start…Stop.
+// errNotStarted is returned by Reply and Notify before Start.
 var errNotStarted = errors.New("sms portal not started")
 
 // Portal is one SMS portal.
@@ -304,6 +304,15 @@ func (p *Portal) Stop(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// hasQueue reports whether Reply and Notify can queue: from Start on, and
+// still after Stop, so that the replies of messages the routing workers
+// finish during shutdown are queued for the next sender, not lost.
+func (p *Portal) hasQueue() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out != nil
 }
 
 func (p *Portal) isStarted() bool {
@@ -571,7 +580,7 @@ func (p *Portal) serveDLR(w http.ResponseWriter, r *http.Request) {
 // is queued durably; the outbox sends and retries. A rating is answered
 // with thanks. Repeated calls for one message send one SMS.
 func (p *Portal) Reply(ctx context.Context, to gateway.Message, r gateway.Receipt) error {
-	if !p.isStarted() {
+	if !p.hasQueue() {
 		return errNotStarted
 	}
 	if to.Portal != p.env.Portal {
@@ -607,7 +616,7 @@ func (p *Portal) Reply(ctx context.Context, to gateway.Message, r gateway.Receip
 // a digit 1–5 and remembers, for rating_ttl, that a digit from this number
 // rates n.TrackingCode (and n.Thread, the case's thread, when given).
 func (p *Portal) Notify(ctx context.Context, n channels.Notice) error {
-	if !p.isStarted() {
+	if !p.hasQueue() {
 		return errNotStarted
 	}
 	phone, err := NormalizePhone(n.Contact.Phone)
