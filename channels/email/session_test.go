@@ -203,3 +203,22 @@ func envOr(k, def string) string {
 	}
 	return def
 }
+
+// BenchmarkMailboxIntake measures the whole intake path per mail: IMAP
+// fetch from Dovecot, parse, submit into an embedded Dargah, flag.
+func BenchmarkMailboxIntake(b *testing.B) {
+	acc := testAccount(b)
+	admin := adminClient(b, acc)
+	folder := testFolder(b, admin)
+	h := apptest.Start(b, apptest.Options{})
+	in := newRecordingIntake(h.App.Pipeline)
+	in.ch = make(chan gateway.Message, b.N+10)
+	for i := range b.N {
+		deliver(b, admin, folder, simpleMail("bench@example.com", "b"+itoa(i)+"-"+folder+"@example.com", "چراغ‌های کوچه خاموشه"))
+	}
+	b.ResetTimer()
+	startAdapter(b, h, acc, folder, folder, in, func(a *Adapter) { a.s.RatePerSender = 1 << 30 })
+	for range b.N {
+		in.next(b)
+	}
+}
