@@ -40,16 +40,34 @@ func CheckPolicy(pw string) error {
 	return nil
 }
 
-// HashPassword returns an argon2id PHC string:
+// Params are argon2id's cost parameters.
+type Params struct {
+	Time      uint32
+	MemoryKiB uint32
+	Threads   uint8
+}
+
+// DefaultParams are used by HashPassword. Tests under -race may hash with
+// cheaper Params: verification reads the cost from the stored string.
+var DefaultParams = Params{Time: argonTime, MemoryKiB: argonMemory, Threads: argonThreads}
+
+// HashPassword returns an argon2id PHC string with DefaultParams:
 // $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash> (unpadded standard base64).
-func HashPassword(pw string) (string, error) {
+func HashPassword(pw string) (string, error) { return DefaultParams.Hash(pw) }
+
+// Hash returns an argon2id PHC string of pw with cost p; a zero p means
+// DefaultParams.
+func (p Params) Hash(pw string) (string, error) {
+	if p == (Params{}) {
+		p = DefaultParams
+	}
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("password salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, argonKeyLen)
 	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 

@@ -1,0 +1,116 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/web/console/users"
+)
+
+func (c *Console) home(w http.ResponseWriter, r *http.Request, p *principal) {
+	c.render(w, r, p, http.StatusOK, "home", "home", view{})
+}
+
+// canSeeCase is the one place that decides who may open a case:
+// agents, supervisors and the follow-up unit see every case; an official
+// only cases of their own department; inspection only escalated cases.
+func canSeeCase(u users.User, k cases.Case) bool {
+	switch {
+	case u.Has(users.RoleAgent), u.Has(users.RoleSupervisor), u.Has(users.RoleFollowUp):
+		return true
+	case u.Has(users.RoleDepartment) && u.Department != "" && k.Department == u.Department:
+		return true
+	case u.Has(users.RoleInspection) && k.EscalationLevel > 0:
+		return true
+	}
+	return false
+}
+
+var departmentParam = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+type inboxData struct {
+	Department    string
+	CanChoose     bool
+	EscalatedOnly bool
+	Cases         []cases.Case
+	BadFilter     bool
+}
+
+// inbox lists cases: an official sees their department's; supervisors,
+// the follow-up unit and agents may pick a department; inspection sees
+// escalated cases.
+func (c *Console) inbox(w http.ResponseWriter, r *http.Request, p *principal) {
+	u := p.user
+	d := inboxData{CanChoose: u.Has(users.RoleSupervisor) || u.Has(users.RoleFollowUp) || u.Has(users.RoleAgent)}
+	f := cases.Filter{Limit: 200}
+	switch {
+	case d.CanChoose:
+		d.Department = strings.TrimSpace(r.URL.Query().Get("department"))
+		if d.Department != "" && !departmentParam.MatchString(d.Department) {
+			d.BadFilter, d.Department = true, ""
+		}
+		f.Department = d.Department
+	case u.Has(users.RoleDepartment):
+		d.Department, f.Department = u.Department, u.Department
+	default: // inspection
+		d.EscalatedOnly = true
+		f.Limit = 1000
+	}
+	list, err := c.cases.CaseSearch(r.Context(), f)
+	if err != nil {
+		c.log.Error("console: inbox", "err", err)
+		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
+		return
+	}
+	for _, k := range list {
+		if canSeeCase(u, k) {
+			d.Cases = append(d.Cases, k)
+		}
+	}
+	v := view{Data: d}
+	if d.BadFilter {
+		v.Error = translate(c.lang(w, r), "err_department")
+	}
+	c.render(w, r, p, http.StatusOK, "inbox", "inbox", v)
+}
+
+type caseData struct {
+	Case   cases.Case
+	Events []cases.Event
+}
+
+func (c *Console) caseView(w http.ResponseWriter, r *http.Request, p *principal) {
+	code := strings.ToUpper(strings.TrimSpace(r.PathValue("code")))
+	if !cases.ValidTrackingCode(code) {
+		c.fail(w, r, p, http.StatusNotFound, "not_found")
+		return
+	}
+	k, err := c.cases.CaseGetByTracking(r.Context(), code)
+	if errors.Is(err, cases.ErrNotFound) {
+		c.fail(w, r, p, http.StatusNotFound, "not_found")
+		return
+	}
+	if err != nil {
+		c.log.Error("console: get case", "err", err)
+		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
+		return
+	}
+	if !canSeeCase(p.user, k) {
+		// The same answer for "not yours" whether or not it exists would
+		// hide existence, but staff need to know it is someone else's.
+		c.audit(r.Context(), r, p.user.Username, "case_denied", k.TrackingCode, "department="+k.Department)
+		c.fail(w, r, p, http.StatusForbidden, "forbidden")
+		return
+	}
+	events, err := c.cases.CaseEvents(r.Context(), k.ID, false)
+	if err != nil {
+		c.log.Error("console: case events", "err", err)
+		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
+		return
+	}
+	c.audit(r.Context(), r, p.user.Username, "case_view", k.TrackingCode, "")
+	c.render(w, r, p, http.StatusOK, "case", "tracking", view{Data: caseData{Case: k, Events: events}})
+}

@@ -1,0 +1,296 @@
+package console_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dargah137/dargah/internal/app/apptest"
+	"github.com/dargah137/dargah/web/console/users"
+)
+
+// client is a browser without JavaScript: cookies, and the CSRF token of
+// the last page it read.
+type client struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+	csrf string
+}
+
+func newClient(t *testing.T, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (c *client) do(req *http.Request) (int, string) {
+	c.t.Helper()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	if m := csrfRE.FindStringSubmatch(body); m != nil {
+		c.csrf = m[1]
+	}
+	return resp.StatusCode, body
+}
+
+func (c *client) get(path string) (int, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+	return c.do(req)
+}
+
+// post sends a form with the page's token and this site's Origin, as a
+// browser would; the caller may override either.
+func (c *client) post(path string, form url.Values, hdr ...string) (int, string) {
+	c.t.Helper()
+	if form.Get("csrf") == "" {
+		form.Set("csrf", c.csrf)
+	}
+	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.base)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return c.do(req)
+}
+
+func (c *client) signIn(user, pw string) (int, string) {
+	c.t.Helper()
+	c.get("/console/sign-in")
+	return c.post("/console/sign-in", url.Values{"username": {user}, "password": {pw}})
+}
+
+func mustContain(t *testing.T, body string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("page lacks %q", w)
+		}
+	}
+}
+
+// TestConsole walks the consoles over HTTP on both runtimes: sign-in,
+// CSRF, admin pages, authorization by role and department, escaping,
+// desk intake, wallboard events, reports and audit.
+func TestConsole(t *testing.T) {
+	for _, rt := range []apptest.Runtime{apptest.Embedded, apptest.Production} {
+		t.Run(string(rt), func(t *testing.T) {
+			t.Parallel()
+			e := start(t, rt)
+			ctx := context.Background()
+			xss := openCase(t, e, "x-1", "خیابان سناباد چاله دارد و آسفالت خراب شده <script>alert(1)</script>")
+
+			anon := newClient(t, e.URL)
+			code, body := anon.get("/console/")
+			if code != http.StatusOK || !strings.Contains(body, `dir="rtl"`) || !strings.Contains(body, `lang="fa"`) || !strings.Contains(body, `id="signin"`) {
+				t.Fatalf("anonymous home: %d, want the RTL sign-in page", code)
+			}
+			if code, _ := anon.get("/console/cases/" + xss.TrackingCode); code != http.StatusOK {
+				t.Errorf("case without session gave %d, want the sign-in page", code)
+			}
+
+			admin := newClient(t, e.URL)
+			if code, body := admin.signIn("admin", "wrong-password-1"); code != http.StatusUnauthorized {
+				t.Errorf("wrong password: %d", code)
+			} else {
+				mustContain(t, body, "نام کاربری یا گذرواژه درست نیست")
+			}
+			// Sign-in without the form's token (login CSRF) is refused.
+			if code, _ := admin.post("/console/sign-in", url.Values{"username": {"admin"}, "password": {adminPassword}, "csrf": {"forged"}}); code != http.StatusForbidden {
+				t.Errorf("sign-in with a forged token: %d", code)
+			}
+			if code, body := admin.signIn("admin", adminPassword); code != http.StatusOK || !strings.Contains(body, "مدیر سامانه") {
+				t.Fatalf("admin sign-in: %d", code)
+			}
+
+			// Bad input: every problem in Persian, nothing stored.
+			code, body = admin.post("/console/admin/users", url.Values{"username": {"A B"}, "roles": {"department"}, "password": {"short"}})
+			if code != http.StatusUnprocessableEntity {
+				t.Errorf("bad user form: %d", code)
+			}
+			mustContain(t, body, "نام کاربری باید", "کد واحد", "گذرواژه باید ۱۰ تا ۱۲۸")
+			if code, _ := admin.post("/console/admin/users", url.Values{"username": {"x1"}, "roles": {"boss"}, "password": {"long-enough-pw"}}); code != http.StatusUnprocessableEntity {
+				t.Errorf("unknown role: %d", code)
+			}
+			// CSRF: a wrong token, or the right token from another origin.
+			if code, _ := admin.post("/console/admin/users", url.Values{"csrf": {"nope"}, "username": {"evil"}, "roles": {"admin"}, "password": {"long-enough-pw"}}); code != http.StatusForbidden {
+				t.Errorf("wrong CSRF token: %d", code)
+			}
+			if code, _ := admin.post("/console/admin/users", url.Values{"username": {"evil"}, "roles": {"admin"}, "password": {"long-enough-pw"}}, "Origin", "https://evil.example"); code != http.StatusForbidden {
+				t.Errorf("foreign origin: %d", code)
+			}
+			if _, err := e.Users.UserGetByName(ctx, "evil"); err == nil {
+				t.Error("a forged request created a user")
+			}
+			code, body = admin.post("/console/admin/users", url.Values{"username": {"Roads-Chief"}, "name": {"<b>رئیس</b>"}, "roles": {"department"},
+				"department": {"roads"}, "password": {"official-password"}})
+			if code != http.StatusOK {
+				t.Fatalf("create official: %d", code)
+			}
+			mustContain(t, body, "کاربر ساخته شد", "&lt;b&gt;رئیس&lt;/b&gt;")
+			if code, _ := admin.post("/console/admin/users", url.Values{"username": {"roads-chief"}, "roles": {"agent"}, "password": {"official-password"}}); code != http.StatusUnprocessableEntity {
+				t.Errorf("duplicate username: %d", code)
+			}
+			// The admin may not lock themselves out.
+			if code, body := admin.post("/console/admin/users/admin", url.Values{"roles": {"agent"}}); code != http.StatusUnprocessableEntity {
+				t.Errorf("admin dropping own admin role: %d", code)
+			} else {
+				mustContain(t, body, "نمی‌توانید")
+			}
+			// Admins manage users; they do not read citizens' cases.
+			if code, _ := admin.get("/console/cases/" + xss.TrackingCode); code != http.StatusForbidden {
+				t.Errorf("admin opening a case: %d", code)
+			}
+
+			official := newClient(t, e.URL)
+			if code, _ := official.signIn("roads-chief", "official-password"); code != http.StatusOK {
+				t.Fatalf("official sign-in: %d", code)
+			}
+			if code, body := official.get("/console/cases/" + xss.TrackingCode); code != http.StatusForbidden {
+				t.Errorf("official opening another department's case: %d", code)
+			} else {
+				mustContain(t, body, "دسترسی به این صفحه برای شما مجاز نیست")
+			}
+			if code, body := official.get("/console/inbox"); code != http.StatusOK || strings.Contains(body, xss.TrackingCode) {
+				t.Errorf("official inbox: %d, shows the other case: %v", code, strings.Contains(body, xss.TrackingCode))
+			}
+			for _, p := range []string{"/console/admin/users", "/console/wallboard", "/console/desk"} {
+				if code, _ := official.get(p); code != http.StatusForbidden {
+					t.Errorf("official GET %s: %d", p, code)
+				}
+			}
+
+			addUser(t, e.Users, users.User{Username: "sara", Name: "سارا", Roles: []users.Role{users.RoleAgent, users.RoleSupervisor}}, "agent-password-1")
+			agent := newClient(t, e.URL)
+			if code, _ := agent.signIn("sara", "agent-password-1"); code != http.StatusOK {
+				t.Fatalf("agent sign-in: %d", code)
+			}
+			code, body = agent.get("/console/cases/" + xss.TrackingCode)
+			if code != http.StatusOK {
+				t.Fatalf("agent case view: %d", code)
+			}
+			mustContain(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;", xss.TrackingCode)
+			if strings.Contains(body, "<script>alert(1)") {
+				t.Error("a citizen's <script> reached the page unescaped")
+			}
+			if code, body := agent.get("/console/inbox"); code != http.StatusOK || !strings.Contains(body, xss.TrackingCode) {
+				t.Errorf("agent inbox: %d", code)
+			}
+			if code, _ := agent.get("/console/inbox?department=%3Cx%3E"); code != http.StatusOK {
+				t.Errorf("inbox with a bad department filter: %d", code)
+			}
+
+			// Desk: a walk-in opens a case like any portal; a letter is
+			// idempotent by its number; bad input is explained.
+			agent.get("/console/desk")
+			code, body = agent.post("/console/desk", url.Values{"channel": {"walk-in"}, "name": {"رضا"}, "phone": {"۰۹۱۲ ۱۲۳ ۴۵۶۷"},
+				"text": {"جلوی خانهٔ ما چاله بزرگی در آسفالت خیابان هست"}, "address": {"خیابان امام رضا ۱۲"}})
+			if code != http.StatusOK || !strings.Contains(body, `id="tracking"`) {
+				t.Fatalf("walk-in: %d %s", code, grab(body, "result"))
+			}
+			letter := url.Values{"channel": {"letter"}, "letter_no": {"۱۴۰۵/۱۲۳"}, "text": {"درخواست آسفالت کوچه ۱۲ بلوار سجاد، آسفالت خراب است"}}
+			_, first := agent.post("/console/desk", letter)
+			agent.get("/console/desk")
+			_, again := agent.post("/console/desk", letter)
+			if a, b := grab(first, "tracking"), grab(again, "tracking"); a == "" || a != b {
+				t.Errorf("letter twice gave %q and %q, want one case", a, b)
+			}
+			code, body = agent.post("/console/desk", url.Values{"channel": {"letter"}, "phone": {"12345"}, "text": {" "}})
+			if code != http.StatusUnprocessableEntity {
+				t.Errorf("bad desk form: %d", code)
+			}
+			mustContain(t, body, "شمارهٔ نامه", "متن درخواست را بنویسید", "شمارهٔ تلفن همراه درست نیست")
+			ks, _ := e.H.Store.CaseSearch(ctx, casesFilterPortal())
+			var walkIns int
+			for _, k := range ks {
+				if k.PortalKind == "desk" {
+					walkIns++
+				}
+			}
+			if walkIns != 2 {
+				t.Errorf("%d desk cases, want 2 (a walk-in and one letter)", walkIns)
+			}
+
+			// Wallboard: the first server-sent event carries the figures.
+			req, _ := http.NewRequest(http.MethodGet, e.URL+"/console/wallboard/events", nil)
+			req.Header.Set("Accept", "text/event-stream")
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			resp, err := agent.hc.Do(req.WithContext(sctx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(resp.Body)
+			var event, data string
+			for sc.Scan() && data == "" {
+				line := sc.Text()
+				if v, ok := strings.CutPrefix(line, "event: "); ok {
+					event = v
+				}
+				if v, ok := strings.CutPrefix(line, "data: "); ok {
+					data = v
+				}
+			}
+			cancel()
+			resp.Body.Close()
+			if event != "stats" || !strings.Contains(data, `"open":3`) {
+				t.Errorf("wallboard event %q %q, want stats with 3 open cases", event, data)
+			}
+			if code, body := agent.get("/console/reports"); code != http.StatusOK || !strings.Contains(body, "<svg") || !strings.Contains(body, "<rect") {
+				t.Errorf("reports: %d", code)
+			}
+
+			// Sign out ends the session on the server, not only the cookie.
+			agent.get("/console/")
+			if code, _ := agent.post("/console/sign-out", url.Values{}); code != http.StatusOK {
+				t.Errorf("sign out: %d", code)
+			}
+			if code, body := agent.get("/console/inbox"); code != http.StatusOK || !strings.Contains(body, `id="signin"`) {
+				t.Errorf("after sign-out the inbox gave %d", code)
+			}
+
+			log, err := e.Users.AuditList(ctx, users.AuditFilter{Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, a := range log {
+				seen[a.Action+":"+a.Actor] = true
+				if a.IP == "" && a.Actor != "cli" {
+					t.Errorf("audit entry without IP: %+v", a)
+				}
+			}
+			for _, want := range []string{"sign_in_failed:admin", "sign_in:admin", "user_create:admin", "csrf_rejected:admin",
+				"case_denied:roads-chief", "case_view:sara", "desk_submit:sara", "sign_out:sara", "forbidden:roads-chief"} {
+				if !seen[want] {
+					t.Errorf("audit log lacks %s", want)
+				}
+			}
+		})
+	}
+}
+
+// grab returns the text of the element with that id, roughly.
+func grab(body, id string) string {
+	_, rest, ok := strings.Cut(body, `id="`+id+`"`)
+	if !ok {
+		return ""
+	}
+	_, rest, _ = strings.Cut(rest, ">")
+	v, _, _ := strings.Cut(rest, "<")
+	return strings.TrimSpace(v)
+}

@@ -1,0 +1,186 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dargah137/dargah/cases/workcal"
+)
+
+// langs the consoles speak; the first is the default.
+var langs = []string{"fa", "en", "ar"}
+
+// messages holds every user-facing string: fa, en, ar.
+var messages = map[string][3]string{
+	"app":              {"درگاه ۱۳۷ — میز کار کارکنان", "Dargah 137 — staff console", "درگاه ۱۳۷ — مكتب الموظفين"},
+	"skip":             {"پرش به محتوا", "Skip to content", "انتقل إلى المحتوى"},
+	"sign_in":          {"ورود", "Sign in", "تسجيل الدخول"},
+	"sign_out":         {"خروج", "Sign out", "تسجيل الخروج"},
+	"username":         {"نام کاربری", "Username", "اسم المستخدم"},
+	"password":         {"گذرواژه", "Password", "كلمة المرور"},
+	"name":             {"نام و نام خانوادگی", "Full name", "الاسم الكامل"},
+	"roles":            {"نقش‌ها", "Roles", "الأدوار"},
+	"department":       {"کد واحد (برای مسئول واحد)", "Department code (officials only)", "رمز الدائرة (للمسؤولين فقط)"},
+	"dept":             {"واحد", "Department", "الدائرة"},
+	"home":             {"پیشخوان", "Home", "الرئيسية"},
+	"welcome":          {"خوش آمدید", "Welcome", "أهلاً وسهلاً"},
+	"users":            {"کاربران", "Users", "المستخدمون"},
+	"audit":            {"گزارش رویدادها", "Audit log", "سجل التدقيق"},
+	"inbox":            {"کارتابل", "Inbox", "صندوق الوارد"},
+	"desk":             {"ثبت حضوری و نامه", "Walk-in and letters", "الحضور والرسائل"},
+	"wallboard":        {"تابلوی نظارت", "Wallboard", "لوحة المراقبة"},
+	"reports":          {"گزارش‌ها", "Reports", "التقارير"},
+	"state":            {"وضعیت", "State", "الحالة"},
+	"active":           {"فعال", "Active", "نشط"},
+	"disabled":         {"غیرفعال", "Disabled", "معطل"},
+	"disable":          {"غیرفعال کردن حساب", "Disable account", "تعطيل الحساب"},
+	"save":             {"ذخیره", "Save", "حفظ"},
+	"create_user":      {"ساخت کاربر", "Create user", "إنشاء مستخدم"},
+	"new_password":     {"گذرواژه تازه (خالی = بدون تغییر)", "New password (empty keeps it)", "كلمة مرور جديدة (فارغ = بلا تغيير)"},
+	"edit":             {"ویرایش", "Edit", "تحرير"},
+	"saved":            {"ذخیره شد.", "Saved.", "تم الحفظ."},
+	"created":          {"کاربر ساخته شد.", "User created.", "تم إنشاء المستخدم."},
+	"when":             {"زمان", "When", "الوقت"},
+	"who":              {"کاربر", "Who", "المستخدم"},
+	"action":           {"کار", "Action", "الإجراء"},
+	"target":           {"موضوع", "Target", "الهدف"},
+	"ip":               {"نشانی IP", "IP address", "عنوان IP"},
+	"detail":           {"جزئیات", "Detail", "التفاصيل"},
+	"tracking":         {"کد رهگیری", "Tracking code", "رمز التتبع"},
+	"service":          {"خدمت", "Service", "الخدمة"},
+	"status":           {"وضعیت", "Status", "الحالة"},
+	"opened":           {"ثبت", "Opened", "فُتح"},
+	"due":              {"مهلت", "Due", "الموعد"},
+	"portal":           {"درگاه", "Portal", "البوابة"},
+	"citizen":          {"شهروند", "Citizen", "المواطن"},
+	"description":      {"شرح", "Description", "الوصف"},
+	"address":          {"نشانی", "Address", "العنوان"},
+	"answer":           {"پاسخ", "Answer", "الرد"},
+	"escalation":       {"سطح پیگیری", "Escalation level", "مستوى التصعيد"},
+	"timeline":         {"روند رسیدگی", "Timeline", "المسار"},
+	"public":           {"عمومی", "Public", "عام"},
+	"staff_only":       {"داخلی", "Staff only", "داخلي"},
+	"no_cases":         {"پرونده‌ای نیست.", "No cases.", "لا توجد ملفات."},
+	"all_departments":  {"همهٔ واحدها", "All departments", "كل الدوائر"},
+	"unassigned":       {"بدون واحد", "Unassigned", "غير مسندة"},
+	"show":             {"نمایش", "Show", "عرض"},
+	"channel":          {"نوع مراجعه", "Channel", "القناة"},
+	"walk_in":          {"مراجعهٔ حضوری", "Walk-in visitor", "زائر حضوري"},
+	"letter":           {"نامه", "Letter", "رسالة"},
+	"letter_no":        {"شمارهٔ نامه (برای نامه)", "Letter number (letters only)", "رقم الرسالة (للرسائل)"},
+	"phone":            {"تلفن همراه", "Mobile phone", "الهاتف المحمول"},
+	"text":             {"متن درخواست", "Request", "نص الطلب"},
+	"submit":           {"ثبت", "Submit", "إرسال"},
+	"desk_done":        {"ثبت شد. کد رهگیری:", "Recorded. Tracking code:", "تم التسجيل. رمز التتبع:"},
+	"desk_answered":    {"پاسخ در همان لحظه:", "Answered on the spot:", "الرد الفوري:"},
+	"desk_pending":     {"ثبت شد و در صف بررسی است.", "Recorded; it is being processed.", "تم التسجيل وهو قيد المعالجة."},
+	"live":             {"به‌روزرسانی زنده", "Live", "مباشر"},
+	"open_cases":       {"پرونده‌های باز", "Open cases", "الملفات المفتوحة"},
+	"today":            {"ثبت‌شده امروز", "Opened today", "فُتحت اليوم"},
+	"escalated":        {"ارجاع‌شده به پیگیری", "Escalated", "مصعّدة"},
+	"by_status":        {"به تفکیک وضعیت", "By status", "حسب الحالة"},
+	"by_service":       {"پرونده‌های ۳۰ روز گذشته به تفکیک خدمت", "Cases of the last 30 days by service", "ملفات آخر ٣٠ يوماً حسب الخدمة"},
+	"forbidden":        {"دسترسی به این صفحه برای شما مجاز نیست.", "You are not allowed to open this page.", "لا يُسمح لك بفتح هذه الصفحة."},
+	"not_found":        {"پیدا نشد.", "Not found.", "غير موجود."},
+	"server_error":     {"خطایی در سامانه رخ داد؛ دوباره تلاش کنید.", "Something went wrong; please try again.", "حدث خطأ؛ حاول مرة أخرى."},
+	"bad_credentials":  {"نام کاربری یا گذرواژه درست نیست.", "Wrong username or password.", "اسم المستخدم أو كلمة المرور غير صحيحة."},
+	"locked":           {"به‌دلیل تلاش‌های ناموفق پیاپی، ورود تا %d دقیقهٔ دیگر بسته است.", "Too many failed attempts; signing in is blocked for %d minutes.", "محاولات فاشلة كثيرة؛ الدخول موقوف لمدة %d دقيقة."},
+	"csrf":             {"نشست فرم منقضی شده است؛ صفحه را دوباره باز کنید و دوباره بفرستید.", "The form expired; reload the page and submit again.", "انتهت صلاحية النموذج؛ أعد تحميل الصفحة وأرسل مجدداً."},
+	"session_expired":  {"نشست شما پایان یافته است؛ دوباره وارد شوید.", "Your session ended; please sign in again.", "انتهت جلستك؛ سجّل الدخول مجدداً."},
+	"err_username":     {"نام کاربری باید ۲ تا ۳۲ نویسه از حروف کوچک لاتین، رقم، نقطه، خط تیره یا زیرخط باشد.", "Username must be 2–32 of a-z, 0-9, dot, dash or underscore.", "اسم المستخدم ٢–٣٢ من a-z و0-9 والنقطة والشرطة."},
+	"err_roles":        {"دست‌کم یک نقش انتخاب کنید.", "Choose at least one role.", "اختر دوراً واحداً على الأقل."},
+	"err_department":   {"مسئول واحد به کد واحد (حروف لاتین کوچک و رقم) نیاز دارد و فقط مسئول واحد کد واحد دارد.", "A department official needs a department code (a-z, 0-9), and only officials have one.", "مسؤول الدائرة يحتاج رمز دائرة، ولا رمز لغيره."},
+	"err_name":         {"نام حداکثر ۱۰۰ نویسه است.", "Name is at most 100 characters.", "الاسم ١٠٠ حرف على الأكثر."},
+	"err_password":     {"گذرواژه باید ۱۰ تا ۱۲۸ نویسه باشد.", "Password must be 10–128 characters.", "كلمة المرور ١٠–١٢٨ حرفاً."},
+	"err_taken":        {"این نام کاربری پیش‌تر گرفته شده است.", "That username is taken.", "اسم المستخدم مستخدم مسبقاً."},
+	"err_text":         {"متن درخواست را بنویسید (حداکثر ۴۰۰۰ نویسه).", "Write the request (at most 4000 characters).", "اكتب الطلب (٤٠٠٠ حرف على الأكثر)."},
+	"err_phone":        {"شمارهٔ تلفن همراه درست نیست؛ مانند ۰۹۱۲۱۲۳۴۵۶۷ بنویسید.", "The mobile number is not valid; write it like 09121234567.", "رقم الهاتف غير صحيح؛ اكتبه مثل 09121234567."},
+	"err_letter_no":    {"برای نامه، شمارهٔ نامه را بنویسید (حروف و رقم، حداکثر ۴۰ نویسه).", "A letter needs its number (letters and digits, at most 40).", "الرسالة تحتاج رقمها (حتى ٤٠ حرفاً)."},
+	"err_channel":      {"نوع مراجعه را انتخاب کنید.", "Choose the channel.", "اختر القناة."},
+	"err_self_admin":   {"نمی‌توانید نقش مدیر یا حساب خودتان را بردارید.", "You cannot remove your own admin role or disable yourself.", "لا يمكنك إزالة دور المدير عن نفسك أو تعطيل حسابك."},
+	"err_unavailable":  {"این بخش در این نصب فعال نیست.", "This part is not enabled on this installation.", "هذا القسم غير مفعّل."},
+	"role_agent":       {"کارشناس ۱۳۷", "137 agent", "موظف ١٣٧"},
+	"role_supervisor":  {"سرپرست", "Supervisor", "مشرف"},
+	"role_department":  {"مسئول واحد", "Department official", "مسؤول دائرة"},
+	"role_followup":    {"واحد پیگیری", "Follow-up unit", "وحدة المتابعة"},
+	"role_inspection":  {"بازرسی", "Inspection", "التفتيش"},
+	"role_admin":       {"مدیر سامانه", "Administrator", "مدير النظام"},
+	"status_open":      {"باز", "Open", "مفتوح"},
+	"status_assigned":  {"ارجاع به واحد", "With department", "لدى الدائرة"},
+	"status_answered":  {"پاسخ داده شده", "Answered", "تم الرد"},
+	"status_verified":  {"تأیید پاسخ", "Verified", "تم التحقق"},
+	"status_waiting":   {"در انتظار شهروند", "Waiting for citizen", "بانتظار المواطن"},
+	"status_follow_up": {"در پیگیری", "Follow-up", "متابعة"},
+	"status_closed":    {"بسته", "Closed", "مغلق"},
+}
+
+// lang picks the language: ?lang= (remembered in a cookie), the cookie,
+// then Persian.
+func (c *Console) lang(w http.ResponseWriter, r *http.Request) string {
+	if q := r.URL.Query().Get("lang"); q != "" && index(q) >= 0 {
+		http.SetCookie(w, &http.Cookie{Name: "dargah_lang", Value: q, Path: c.cfg.Prefix, MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, Secure: c.secure(r), SameSite: http.SameSiteLaxMode})
+		return q
+	}
+	if ck, err := r.Cookie("dargah_lang"); err == nil && index(ck.Value) >= 0 {
+		return ck.Value
+	}
+	return langs[0]
+}
+
+func index(lang string) int {
+	for i, l := range langs {
+		if l == lang {
+			return i
+		}
+	}
+	return -1
+}
+
+// translate returns key in lang; an unknown key shows itself so a missing
+// string is visible, not blank.
+func translate(lang, key string) string {
+	m, ok := messages[key]
+	if !ok {
+		return key
+	}
+	if i := index(lang); i >= 0 && m[i] != "" {
+		return m[i]
+	}
+	return m[0]
+}
+
+func dir(lang string) string {
+	if lang == "en" {
+		return "ltr"
+	}
+	return "rtl"
+}
+
+// formatDate shows t as a Jalali date and time in Tehran, with Persian
+// digits for fa and ar readers and the Gregorian date alongside for en.
+func formatDate(lang string, t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	switch lang {
+	case "en":
+		return workcal.FormatJalali(t, true) + " (" + t.In(workcal.Tehran()).Format("2 Jan 2006") + ")"
+	default:
+		return workcal.FormatJalaliFa(t, true)
+	}
+}
+
+// digits writes ASCII digits in Persian for fa and ar.
+func digits(lang, s string) string {
+	if lang == "en" {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '۰' + (r - '0')
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,160 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/cases/workcal"
+)
+
+// openStatuses are the statuses of cases still needing work.
+var openStatuses = []cases.Status{cases.StatusOpen, cases.StatusAssigned, cases.StatusAnswered, cases.StatusVerified,
+	cases.StatusWaiting, cases.StatusFollowUp}
+
+// Stats are the wallboard's live figures.
+type Stats struct {
+	Open      int            `json:"open"`
+	Today     int            `json:"today"`
+	Escalated int            `json:"escalated"`
+	ByStatus  map[string]int `json:"by_status"`
+	At        time.Time      `json:"at"`
+}
+
+// stats counts from at most 1000 open cases and today's cases: a wallboard
+// shows the state of the floor, not an exact census.
+func (c *Console) stats(ctx context.Context) (Stats, error) {
+	now := c.now()
+	open, err := c.cases.CaseSearch(ctx, cases.Filter{Statuses: openStatuses, Limit: 1000})
+	if err != nil {
+		return Stats{}, fmt.Errorf("open cases: %w", err)
+	}
+	t := now.In(workcal.Tehran())
+	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+	today, err := c.cases.CaseSearch(ctx, cases.Filter{OpenedFrom: midnight, Limit: 1000})
+	if err != nil {
+		return Stats{}, fmt.Errorf("today's cases: %w", err)
+	}
+	s := Stats{Open: len(open), Today: len(today), ByStatus: map[string]int{}, At: now}
+	for _, k := range open {
+		s.ByStatus[string(k.Status)]++
+		if k.EscalationLevel > 0 {
+			s.Escalated++
+		}
+	}
+	return s, nil
+}
+
+type statusCount struct {
+	Status cases.Status
+	Count  int
+}
+
+func (c *Console) wallboard(w http.ResponseWriter, r *http.Request, p *principal) {
+	s, err := c.stats(r.Context())
+	if err != nil {
+		c.log.Error("console: wallboard", "err", err)
+		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
+		return
+	}
+	var rows []statusCount
+	for _, st := range openStatuses {
+		rows = append(rows, statusCount{st, s.ByStatus[string(st)]})
+	}
+	c.render(w, r, p, http.StatusOK, "wallboard", "wallboard", view{Data: struct {
+		Stats Stats
+		Rows  []statusCount
+	}{s, rows}})
+}
+
+// wallboardEvents streams Stats as server-sent events ("stats") until the
+// browser goes away. The session is checked once, at connect; the stream
+// ends at the session's idle timeout so a forgotten tab does not keep it.
+func (c *Console) wallboardEvents(w http.ResponseWriter, r *http.Request, p *principal) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.IdleTimeout)
+	defer cancel()
+	tick := time.NewTicker(c.cfg.WallboardEvery)
+	defer tick.Stop()
+	for {
+		s, err := c.stats(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.log.Error("console: wallboard events", "err", err)
+			}
+			return
+		}
+		b, _ := json.Marshal(s)
+		if _, err := fmt.Fprintf(w, "event: stats\ndata: %s\n\n", b); err != nil {
+			return
+		}
+		fl.Flush()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+type bar struct {
+	Label  string
+	Count  int
+	Width  float64 // percent of the chart's width
+	CountX float64 // percent: where the count is written, after the bar
+	Y      int
+}
+
+// reports draws cases of the last 30 days by service as an inline SVG
+// bar chart: no script and no CDN, so it prints and works offline.
+func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) {
+	now := c.now()
+	list, err := c.cases.CaseSearch(r.Context(), cases.Filter{OpenedFrom: now.AddDate(0, 0, -30), Limit: 1000})
+	if err != nil {
+		c.log.Error("console: reports", "err", err)
+		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
+		return
+	}
+	counts := map[string]int{}
+	for _, k := range list {
+		counts[k.ServiceCode]++
+	}
+	v := view{c: c, Lang: c.lang(w, r)}
+	var bars []bar
+	top := 0
+	for code, n := range counts {
+		bars = append(bars, bar{Label: v.Service(code), Count: n})
+		top = max(top, n)
+	}
+	sort.Slice(bars, func(i, j int) bool {
+		if bars[i].Count != bars[j].Count {
+			return bars[i].Count > bars[j].Count
+		}
+		return bars[i].Label < bars[j].Label
+	})
+	if len(bars) > 15 {
+		bars = bars[:15]
+	}
+	for i := range bars {
+		bars[i].Width = 52 * float64(bars[i].Count) / float64(top)
+		bars[i].CountX = 41 + bars[i].Width
+		bars[i].Y = i * 32
+	}
+	c.render(w, r, p, http.StatusOK, "reports", "reports", view{Data: struct {
+		Bars   []bar
+		Height int
+		Total  int
+	}{bars, max(len(bars)*32, 32), len(list)}})
+}
