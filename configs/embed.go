@@ -8,3 +8,13 @@ import _ "embed"
 //
 //go:embed routing.yaml
 var Routing []byte
+
+// Org is configs/org.yaml (the organization, cases/org) as built.
+//
+//go:embed org.yaml
+var Org []byte
+
+// Escalation is configs/escalation.yaml (the ladder, cases/escalation) as built.
+//
+//go:embed escalation.yaml
+var Escalation []byte

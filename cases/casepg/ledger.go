@@ -210,11 +210,13 @@ func (s *Store) decideOpen(ctx context.Context, id string, d gateway.Decision) (
 		}
 		dd := d
 		fillCode(&dd, code)
-		r, err := scanReceipt(s.pool.QueryRow(ctx, `WITH `+lockUndecided+`, `+openCaseFromMessage+`,
-			e AS (INSERT INTO case_events (case_id, at, kind, public, data)
-				SELECT id, $8, 'opened', true, jsonb_build_object('message_id', $1::text, 'rule', $3::text) FROM c),
-			`+setDecided,
-			id, dd.Outcome, dd.Rule, dd.Reply, dd.ServiceCode, dd.TrackingCode, dd.LinkedTracking, s.clock()))
+		r, err := s.withHooks(ctx, func(q querier) (gateway.Receipt, error) {
+			return scanReceipt(q.QueryRow(ctx, `WITH `+lockUndecided+`, `+openCaseFromMessage+`,
+				e AS (INSERT INTO case_events (case_id, at, kind, public, data)
+					SELECT id, $8, 'opened', true, jsonb_build_object('message_id', $1::text, 'rule', $3::text) FROM c),
+				`+setDecided,
+				id, dd.Outcome, dd.Rule, dd.Reply, dd.ServiceCode, dd.TrackingCode, dd.LinkedTracking, s.clock()))
+		}, id, dd, true)
 		if !errors.Is(err, pgx.ErrNoRows) {
 			if err != nil {
 				return r, fmt.Errorf("open case: %w", translate(err, err))
@@ -234,13 +236,15 @@ func (s *Store) decideOpen(ctx context.Context, id string, d gateway.Decision) (
 // d.LinkedTracking and records d, in one statement.
 func (s *Store) decideLinked(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
 	fillCode(&d, d.LinkedTracking)
-	r, err := scanReceipt(s.pool.QueryRow(ctx, `WITH `+lockUndecided+`,
-		c AS (UPDATE cases SET updated_at = $8 FROM m WHERE tracking_code = $7
-			RETURNING cases.id, coalesce(m.p->>'text', '') AS text),
-		e AS (INSERT INTO case_events (case_id, at, kind, note, public, data)
-			SELECT id, $8, 'message', text, true, jsonb_build_object('message_id', $1::text) FROM c),
-		`+setDecided,
-		id, d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, s.clock()))
+	r, err := s.withHooks(ctx, func(q querier) (gateway.Receipt, error) {
+		return scanReceipt(q.QueryRow(ctx, `WITH `+lockUndecided+`,
+			c AS (UPDATE cases SET updated_at = $8 FROM m WHERE tracking_code = $7
+				RETURNING cases.id, coalesce(m.p->>'text', '') AS text),
+			e AS (INSERT INTO case_events (case_id, at, kind, note, public, data)
+				SELECT id, $8, 'message', text, true, jsonb_build_object('message_id', $1::text) FROM c),
+			`+setDecided,
+			id, d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, s.clock()))
+	}, id, d, false)
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return r, err
 	}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +45,8 @@ type Store struct {
 	log  *slog.Logger
 	// newCode makes tracking codes; tests replace it to force collisions.
 	newCode func() (string, error)
+	// hooks are the process's part of MessageDecide (process.go).
+	hooks atomic.Pointer[cases.Hooks]
 }
 
 // Open connects to dsn (a postgres:// URL or key=value string) and checks

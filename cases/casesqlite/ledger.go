@@ -195,6 +195,11 @@ func (s *Store) decide(ctx context.Context, tx *sql.Tx, id string, d gateway.Dec
 	if err != nil {
 		return gateway.Receipt{}, err
 	}
+	if h := s.hooksFor(); h != nil { // the process's part, in this transaction (process.go)
+		if err := s.afterDecide(ctx, tx, h, m, code, d, d.LinkedTracking == ""); err != nil {
+			return gateway.Receipt{}, err
+		}
+	}
 	fillCode(&d, code)
 	return scanReceipt(s.writeRow(ctx, tx, qDecideSet,
 		d.Outcome, d.Rule, d.Reply, d.ServiceCode, d.TrackingCode, d.LinkedTracking, now, id))

@@ -59,6 +59,8 @@ type Store struct {
 	log       *slog.Logger
 	// newCode makes tracking codes; tests replace it to force collisions.
 	newCode func() (string, error)
+	// hooks are the process's part of MessageDecide (process.go).
+	hooks atomic.Pointer[cases.Hooks]
 }
 
 // Open opens (creating if needed) the database file at path. It does not

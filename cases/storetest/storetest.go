@@ -55,7 +55,7 @@ type Test struct {
 
 // groups lists every area's table; a new area adds its table here.
 func groups() []func() []Test {
-	return []func() []Test{ledgerTests, caseTests, attachmentTests, kvTests, migrateTests, statsTests}
+	return []func() []Test{ledgerTests, caseTests, attachmentTests, kvTests, migrateTests, statsTests, processTests}
 }
 
 // Run runs the whole suite, each test on its own store and clock.

@@ -1,0 +1,486 @@
+// Package process is the 137 process after a case is opened, as Go code
+// over cases.ProcessStore:
+//
+//   - assignment at opening (org.Route by service and location, level 0 of
+//     the escalation ladder on the working calendar), or a link to an open
+//     case nearby as its duplicate, in MessageDecide's transaction (Hooks);
+//   - durable deadlines: Fire escalates (head → deputy → manager and
+//     inspection, then reminders), warns the follow-up unit and closes
+//     unrated cases as "no_feedback"; the store claims due cases with
+//     FOR UPDATE SKIP LOCKED, so each fires once across instances;
+//   - the officials' and staff's actions (accept, answer, ask the citizen,
+//     reject, verify, rate, follow-up, extend, acknowledge), each one
+//     transaction with its timeline events, timer and outbox rows;
+//   - the outbox worker: signed office automation webhooks (officeauto) and
+//     notices to the citizen through the portal they used.
+//
+// Illegal transitions return errors wrapping cases.ErrConflict (HTTP 409),
+// bad input cases.ErrInvalidStep (422), a case outside the caller's
+// department cases.ErrNotFound (404); none changes anything.
+package process
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/cases/escalation"
+	"github.com/dargah137/dargah/cases/officeauto"
+	"github.com/dargah137/dargah/cases/org"
+	"github.com/dargah137/dargah/channels"
+	"github.com/dargah137/dargah/gateway"
+)
+
+// Outcomes a case closes with.
+const (
+	OutcomeResolved          = "resolved"    // rated 3–5
+	OutcomeNoFeedback        = "no_feedback" // no rating within the feedback timeout
+	OutcomeFollowUpClosed    = "follow_up_closed"
+	OutcomeDuplicateResolved = "duplicate_resolved"
+)
+
+// Config configures an Engine.
+type Config struct {
+	Store  cases.ProcessStore
+	Org    *org.Org
+	Ladder *escalation.Ladder
+	// Sender posts office automation webhooks; default officeauto.NewSender
+	// with the defaults and Now.
+	Sender *officeauto.Sender
+	// Notify pushes a notice to the citizen through the named portal; it
+	// returns ErrNoNotifier when that portal cannot push. Nil: notices are
+	// recorded as delivered without being sent (the citizen still sees the
+	// timeline on a status lookup).
+	Notify func(ctx context.Context, portal string, n channels.Notice) error
+	// Secret looks up webhook secrets by variable name; default os.LookupEnv.
+	Secret func(name string) (string, bool)
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Batch is how many due cases one transaction fires; default 1000.
+	Batch int
+	// Tick is how often Run looks for due deadlines and deliveries; default 5s.
+	Tick time.Duration
+	// Lease is how long a claimed outbox row is hidden from other workers;
+	// default 5m (longer than an attempt's timeout).
+	Lease time.Duration
+	// Workers deliver outbox rows concurrently, so one slow receiver does
+	// not hold up the others; default 4.
+	Workers int
+}
+
+// ErrNoNotifier is returned by Config.Notify for a portal that cannot push
+// notices; the row is then recorded as done, not retried.
+var ErrNoNotifier = errors.New("portal cannot push notices")
+
+// Engine runs the process. It is safe for concurrent use.
+type Engine struct {
+	cfg    Config
+	store  cases.ProcessStore
+	org    *org.Org
+	ladder *escalation.Ladder
+	sender *officeauto.Sender
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// New checks cfg, fills defaults and returns an Engine. It does not touch
+// the store; Install puts its hooks there.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Org == nil || cfg.Ladder == nil {
+		return nil, errors.New("process: Store, Org and Ladder are required")
+	}
+	if err := cfg.Ladder.Validate(cfg.Org); err != nil {
+		return nil, fmt.Errorf("process: %w", err)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Secret == nil {
+		cfg.Secret = os.LookupEnv
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 1000
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = 5 * time.Second
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 5 * time.Minute
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.Sender == nil {
+		s, err := officeauto.NewSender(officeauto.Config{Now: cfg.Now, Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("process: %w", err)
+		}
+		cfg.Sender = s
+	}
+	return &Engine{cfg: cfg, store: cfg.Store, org: cfg.Org, ladder: cfg.Ladder, sender: cfg.Sender, now: cfg.Now, log: cfg.Logger}, nil
+}
+
+// Install puts the engine's hooks into the store, so that MessageDecide
+// assigns new cases and records replies and ratings.
+func (e *Engine) Install() {
+	e.store.SetHooks(cases.Hooks{Opened: e.opened, Linked: e.linked, DuplicateRadiusM: e.ladder.Process.DuplicateRadiusM})
+}
+
+func (e *Engine) clock() time.Time { return e.now().UTC().Truncate(time.Microsecond) }
+
+// assignment rebuilds where a case is from its stored codes.
+func (e *Engine) assignment(c *cases.Case) (org.Assignment, error) {
+	return e.org.Assignment(c.ServiceCode, c.Department, c.District)
+}
+
+// route finds the department for a case; an unknown service goes to "other".
+func (e *Engine) route(c *cases.Case) (org.Assignment, error) {
+	var lat, long float64
+	has := c.Location != nil && (c.Location.Lat != 0 || c.Location.Long != 0)
+	if has {
+		lat, long = c.Location.Lat, c.Location.Long
+	}
+	a, err := e.org.Route(c.ServiceCode, lat, long, has)
+	if errors.Is(err, org.ErrUnknown) {
+		a, err = e.org.Route(org.ServiceOther, lat, long, has)
+	}
+	return a, err
+}
+
+// --- steps shared by hooks, actions and timers ---
+
+// assignTo puts c at level 0 with department a, deadline from now.
+func (e *Engine) assignTo(c *cases.Case, st *cases.State, a org.Assignment, now time.Time, actor string, eff *cases.Effects) error {
+	plan := e.ladder.For(c.ServiceCode)
+	c.Status, c.Department, c.District, c.EscalationLevel = cases.StatusAssigned, a.Department.Code, a.District.Code, 0
+	st.LevelStart, st.TimerKind, st.PausedKind, st.PausedLeft = now, cases.TimerEscalate, "", 0
+	c.DueAt = plan.DueAt(now, 0, nil).UTC()
+	eff.Events = append(eff.Events, cases.Event{Kind: "assigned", Actor: actor, Public: true, Data: map[string]string{
+		"department": a.Department.Code, "district": a.District.Code, "office": a.Office.Name,
+		"level": "0", "level_name": plan.Level(0).Name, "due_at": c.DueAt.Format(time.RFC3339)}})
+	return e.webhook(c, a, plan, 0, officeauto.KindAssigned, now, eff)
+}
+
+// webhook adds an office automation row when the level notifies by
+// webhook and the department has one.
+func (e *Engine) webhook(c *cases.Case, a org.Assignment, plan escalation.Plan, level int, kind officeauto.Kind, now time.Time, eff *cases.Effects) error {
+	var wh org.Webhook
+	if kind == officeauto.KindClosed {
+		if a.Department.Webhook == nil {
+			return nil
+		}
+		wh = *a.Department.Webhook
+	} else {
+		var ok bool
+		if wh, ok = plan.Webhook(a, level); !ok {
+			return nil
+		}
+	}
+	levelName := ""
+	if kind != officeauto.KindClosed {
+		levelName = plan.Level(level).Name
+	}
+	ev, err := officeauto.EventFor(kind, *c, levelName, now)
+	if err != nil {
+		return fmt.Errorf("webhook event: %w", err)
+	}
+	body, err := ev.Body()
+	if err != nil {
+		return fmt.Errorf("webhook event: %w", err)
+	}
+	eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: ev.ID, Channel: cases.OutboxWebhook, Kind: string(kind),
+		Target: wh.URL, SecretEnv: wh.SecretEnv, Body: body})
+	return nil
+}
+
+// notice adds a notice to the citizen through the case's portal.
+func (e *Engine) notice(c *cases.Case, kind, text string, eff *cases.Effects) error {
+	id, err := officeauto.NewEventID()
+	if err != nil {
+		return err
+	}
+	lang := c.Language
+	if lang == "" {
+		lang = c.Contact.Language
+	}
+	body, err := json.Marshal(channels.Notice{TrackingCode: c.TrackingCode, Kind: kind, Text: text,
+		Contact: c.Contact, Thread: c.ThreadKey, Language: lang})
+	if err != nil {
+		return err
+	}
+	eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: id, Channel: cases.OutboxNotice, Kind: kind, Target: c.Portal, Body: body})
+	return nil
+}
+
+// close closes c with outcome, tells office automation, and closes its
+// duplicates.
+func (e *Engine) close(c *cases.Case, st *cases.State, outcome, actor, note string, now time.Time, eff *cases.Effects) error {
+	c.Status, c.Outcome, c.ClosedAt, c.DueAt = cases.StatusClosed, outcome, now, time.Time{}
+	st.TimerKind, st.PausedKind, st.PausedLeft = "", "", 0
+	data := map[string]string{"outcome": outcome}
+	eff.Events = append(eff.Events, cases.Event{Kind: "closed", Actor: actor, Note: note, Public: true, Data: data})
+	if c.Department != "" {
+		if a, err := e.assignment(c); err == nil {
+			if err := e.webhook(c, a, e.ladder.For(c.ServiceCode), c.EscalationLevel, officeauto.KindClosed, now, eff); err != nil {
+				return err
+			}
+		}
+	}
+	eff.Duplicates = e.resolveDuplicate(c.Answer, now)
+	return nil
+}
+
+// resolveDuplicate closes an open duplicate when its master is resolved
+// and tells its reporter.
+func (e *Engine) resolveDuplicate(answer string, now time.Time) cases.Step {
+	return func(c *cases.Case, st *cases.State) (cases.Effects, error) {
+		if c.Status == cases.StatusClosed {
+			return cases.Effects{Unchanged: true}, nil
+		}
+		var eff cases.Effects
+		c.Status, c.Outcome, c.ClosedAt, c.DueAt, c.Answer = cases.StatusClosed, OutcomeDuplicateResolved, now, time.Time{}, answer
+		st.TimerKind, st.PausedKind, st.PausedLeft = "", "", 0
+		eff.Events = append(eff.Events, cases.Event{Kind: "closed", Actor: "system", Public: true, Note: answer,
+			Data: map[string]string{"outcome": OutcomeDuplicateResolved, "master": st.DuplicateOf}})
+		err := e.notice(c, "resolved", text(c, msgDuplicateResolved, st.DuplicateOf, answer), &eff)
+		return eff, err
+	}
+}
+
+// --- hooks (inside MessageDecide's transaction) ---
+
+func (e *Engine) opened(c *cases.Case, st *cases.State, m gateway.Message) (cases.Effects, error) {
+	now := e.clock()
+	var eff cases.Effects
+	if st.DuplicateOf != "" {
+		eff.Events = append(eff.Events, cases.Event{Kind: "duplicate", Actor: "system", Public: true,
+			Data: map[string]string{"master": st.DuplicateOf}})
+		return eff, nil
+	}
+	a, err := e.route(c)
+	if err != nil {
+		return eff, fmt.Errorf("assign case %s: %w", c.TrackingCode, err)
+	}
+	return eff, e.assignTo(c, st, a, now, "system", &eff)
+}
+
+func (e *Engine) linked(c *cases.Case, st *cases.State, m gateway.Message, d gateway.Decision) (cases.Effects, error) {
+	now := e.clock()
+	if d.Rule == "rating" || m.Metadata["kind"] == "rating" {
+		n, _ := strconv.Atoi(m.Metadata["rating"])
+		eff, err := e.rate(c, st, n, m.Metadata["comment"], "citizen", now)
+		if err != nil {
+			// The message is decided and thanked either way; a rating the
+			// case cannot take is kept on the staff timeline.
+			return cases.Effects{Events: []cases.Event{{Kind: "rating_rejected", Actor: "citizen", Note: err.Error(),
+				Data: map[string]string{"message_id": m.ID, "rating": m.Metadata["rating"]}}}}, nil
+		}
+		return eff, nil
+	}
+	if c.Status == cases.StatusWaiting {
+		var eff cases.Effects
+		e.resume(c, st, now)
+		eff.Events = append(eff.Events, cases.Event{Kind: "resumed", Actor: "citizen", Public: true,
+			Data: map[string]string{"message_id": m.ID}})
+		return eff, nil
+	}
+	return cases.Effects{Unchanged: true}, nil
+}
+
+// resume restarts a paused clock with the time that was left.
+func (e *Engine) resume(c *cases.Case, st *cases.State, now time.Time) {
+	c.Status = cases.StatusAssigned
+	st.TimerKind = st.PausedKind
+	if st.TimerKind == "" {
+		st.TimerKind = cases.TimerEscalate
+	}
+	plan := e.ladder.For(c.ServiceCode)
+	if plan.Time == escalation.Working && e.ladder.Calendar != nil {
+		c.DueAt = e.ladder.Calendar.Add(now, st.PausedLeft).UTC()
+	} else {
+		c.DueAt = now.Add(st.PausedLeft)
+	}
+	st.PausedKind, st.PausedLeft = "", 0
+}
+
+// --- timers ---
+
+// Fire runs one scheduler pass: every deadline due now, in batches of
+// Config.Batch, each batch one transaction. It returns how many fired.
+func (e *Engine) Fire(ctx context.Context) (int, error) {
+	now := e.clock()
+	total := 0
+	for {
+		n, err := e.store.TimersFire(ctx, now, e.cfg.Batch, func(c *cases.Case, st *cases.State) (cases.Effects, error) {
+			return e.fire(c, st, now)
+		})
+		total += n
+		if err != nil || n < e.cfg.Batch {
+			return total, err
+		}
+	}
+}
+
+func (e *Engine) fire(c *cases.Case, st *cases.State, now time.Time) (cases.Effects, error) {
+	var eff cases.Effects
+	due := c.DueAt
+	switch {
+	case st.TimerKind == cases.TimerEscalate && c.Status == cases.StatusAssigned:
+		plan := e.ladder.For(c.ServiceCode)
+		a, err := e.assignment(c)
+		if err != nil {
+			// The organization changed under the case: keep it visible to
+			// staff and look again in an hour instead of failing the batch.
+			c.DueAt = now.Add(time.Hour)
+			eff.Events = append(eff.Events, cases.Event{Kind: "escalation_failed", Actor: "system", Note: err.Error()})
+			return eff, nil
+		}
+		level, kind, evKind := c.EscalationLevel, officeauto.KindReminder, "reminder"
+		if !plan.Final(level) {
+			level, kind, evKind = level+1, officeauto.KindEscalated, "escalated"
+		}
+		c.EscalationLevel, st.LevelStart = level, due
+		c.DueAt = plan.DueAt(due, level, nil).UTC()
+		if !c.DueAt.After(now) {
+			// Far behind (a long outage): do not replay every missed
+			// reminder, count the next period from now.
+			c.DueAt = plan.DueAt(now, level, nil).UTC()
+		}
+		targets, _ := plan.Targets(e.org, a, level)
+		var names []string
+		for _, t := range targets {
+			names = append(names, string(t.Recipient)+"="+t.Contact.Name)
+		}
+		eff.Events = append(eff.Events, cases.Event{Kind: evKind, Actor: "system", Data: map[string]string{
+			"level": strconv.Itoa(level), "level_name": plan.Level(level).Name, "recipients": strings.Join(names, "; "),
+			"due_at": c.DueAt.Format(time.RFC3339)}})
+		return eff, e.webhook(c, a, plan, level, kind, now, &eff)
+	case st.TimerKind == cases.TimerFollowUp && c.Status == cases.StatusFollowUp:
+		c.DueAt = e.ladder.FollowUpDue(due).UTC()
+		if !c.DueAt.After(now) {
+			c.DueAt = e.ladder.FollowUpDue(now).UTC()
+		}
+		eff.Events = append(eff.Events, cases.Event{Kind: "follow_up_overdue", Actor: "system",
+			Data: map[string]string{"due_at": c.DueAt.Format(time.RFC3339)}})
+		return eff, nil
+	case st.TimerKind == cases.TimerFeedback && c.Status == cases.StatusVerified:
+		return eff, e.close(c, st, OutcomeNoFeedback, "system", "", now, &eff)
+	}
+	// A timer that does not match the state (should not happen): drop it.
+	c.DueAt, st.TimerKind = time.Time{}, ""
+	eff.Events = append(eff.Events, cases.Event{Kind: "timer_dropped", Actor: "system", Data: map[string]string{"status": string(c.Status)}})
+	return eff, nil
+}
+
+// --- outbox ---
+
+// Deliver runs one outbox pass: claims due rows and attempts each,
+// Config.Workers at a time. It returns how many were attempted.
+func (e *Engine) Deliver(ctx context.Context) (int, error) {
+	rows, err := e.store.OutboxClaim(ctx, e.clock(), e.cfg.Lease, 100)
+	if err != nil {
+		return 0, err
+	}
+	sem := make(chan struct{}, e.cfg.Workers)
+	var wg sync.WaitGroup
+	for _, o := range rows {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			e.deliverOne(ctx, o)
+		}()
+	}
+	wg.Wait()
+	return len(rows), nil
+}
+
+func (e *Engine) deliverOne(ctx context.Context, o cases.Outbox) {
+	log := e.log.With("outbox", o.ID, "channel", o.Channel, "kind", o.Kind)
+	settle := func(status string, attempts int, next time.Time, msg string) {
+		if err := e.store.OutboxSettle(context.WithoutCancel(ctx), o.ID, status, attempts, next, msg); err != nil {
+			log.Error("settle outbox row", "err", err)
+		}
+	}
+	now := e.clock()
+	switch o.Channel {
+	case cases.OutboxWebhook:
+		secret, ok := e.cfg.Secret(o.SecretEnv)
+		if !ok || secret == "" {
+			settle(cases.OutboxDead, o.Attempts, now, fmt.Sprintf("webhook secret variable %s is not set", o.SecretEnv))
+			return
+		}
+		res := e.sender.Deliver(ctx, officeauto.Delivery{EventID: o.EventID, URL: o.Target, Secret: []byte(secret), Body: o.Body, Attempt: o.Attempts + 1})
+		switch {
+		case res.Done:
+			settle(cases.OutboxDone, o.Attempts+1, now, "")
+		case res.Permanent:
+			log.Warn("webhook dead-lettered", "err", res.Err, "status", res.Status)
+			settle(cases.OutboxDead, o.Attempts+1, now, errString(res.Err))
+		case ctx.Err() != nil:
+			settle(cases.OutboxPending, o.Attempts, now, errString(res.Err))
+		default:
+			settle(cases.OutboxPending, o.Attempts+1, now.Add(res.RetryAfter), errString(res.Err))
+		}
+	case cases.OutboxNotice:
+		var n channels.Notice
+		if err := json.Unmarshal(o.Body, &n); err != nil {
+			settle(cases.OutboxDead, o.Attempts+1, now, "decode notice: "+err.Error())
+			return
+		}
+		if e.cfg.Notify == nil {
+			settle(cases.OutboxDone, o.Attempts+1, now, "no notifier configured")
+			return
+		}
+		err := e.cfg.Notify(ctx, o.Target, n)
+		switch {
+		case err == nil:
+			settle(cases.OutboxDone, o.Attempts+1, now, "")
+		case errors.Is(err, ErrNoNotifier):
+			settle(cases.OutboxDone, o.Attempts+1, now, err.Error())
+		case o.Attempts+1 >= e.sender.MaxAttempts():
+			settle(cases.OutboxDead, o.Attempts+1, now, err.Error())
+		default:
+			settle(cases.OutboxPending, o.Attempts+1, now.Add(e.sender.NextAttempt(o.Attempts+1)), err.Error())
+		}
+	default:
+		settle(cases.OutboxDead, o.Attempts, now, "unknown channel "+o.Channel)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// Run fires deadlines and delivers the outbox every Tick until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	t := time.NewTicker(e.cfg.Tick)
+	defer t.Stop()
+	for {
+		if _, err := e.Fire(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("fire deadlines", "err", err)
+		}
+		if _, err := e.Deliver(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("deliver outbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
