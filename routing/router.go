@@ -93,6 +93,17 @@ func (r *Router) Decide(ctx context.Context, m gateway.Message) (gateway.Decisio
 func (r *Router) decide(ctx context.Context, m gateway.Message, t, lang string) (gateway.Decision, error) {
 	rp := r.rules.replies
 
+	// 0. A rating recognised by the portal: thank, link to the case (rating.go).
+	if d, ok, err := r.rating(ctx, m, lang); ok {
+		return d, err
+	}
+
+	// 0. A live agent already answered the citizen (the phone portal
+	// submits the agent's "resolved" outcome this way): record, don't route.
+	if m.Metadata["resolved_by"] == "agent" {
+		return gateway.Decision{Outcome: gateway.OutcomeResolved, Rule: "agent", ServiceCode: m.ServiceCode}, nil
+	}
+
 	// 1. A follow-up in a conversation that already has an open case.
 	if m.ThreadKey != "" {
 		c, err := r.lookup.CaseFindOpenByThread(ctx, m.Portal, m.ThreadKey)
