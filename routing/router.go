@@ -98,11 +98,6 @@ func (r *Router) decide(ctx context.Context, m gateway.Message, t, lang string) 
 		return d, err
 	}
 
-	// 0. A rating recognised by the portal: thank, link to the case (rating.go).
-	if d, ok, err := r.rating(ctx, m, lang); ok {
-		return d, err
-	}
-
 	// 0. A live agent already answered the citizen (the phone portal
 	// submits the agent's "resolved" outcome this way): record, don't route.
 	if m.Metadata["resolved_by"] == "agent" {
