@@ -65,7 +65,11 @@ const portalYAML = `
 
 func startPhone(t testing.TB, extra string, now func() time.Time) *phone {
 	t.Helper()
-	srv := aritest.New(t, aritest.Config{})
+	return startPhoneOn(t, aritest.New(t, aritest.Config{}), extra, now)
+}
+
+func startPhoneOn(t testing.TB, srv *aritest.Server, extra string, now func() time.Time) *phone {
+	t.Helper()
 	name := fmt.Sprintf("DARGAH_TEST_AGENT_TOKEN_%d", envN.Add(1))
 	token := fmt.Sprintf("tok-%d", time.Now().UnixNano())
 	os.Setenv(name, token)
