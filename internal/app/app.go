@@ -19,6 +19,7 @@ import (
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/casepg"
 	"github.com/dargah137/dargah/cases/casesqlite"
+	"github.com/dargah137/dargah/cases/process"
 	"github.com/dargah137/dargah/channels"
 	"github.com/dargah137/dargah/configs"
 	"github.com/dargah137/dargah/gateway"
@@ -45,6 +46,7 @@ type App struct {
 	Pipeline *gateway.Pipeline
 	Portals  []channels.Portal
 	Registry *prometheus.Registry
+	Process  *process.Engine // process: the 137 process (process.go); nil before Start
 
 	mux     *http.ServeMux
 	leases  channels.Leaser
@@ -96,9 +98,7 @@ func Build(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
 	a.closers = append(a.closers, a.Stream.Close)
 	if rdb != nil {
 		a.leases = lease.NewRedis(rdb, cfg.Stream.Name+":lease:")
-	} else {
-		a.leases = lease.NewLocal(a.now)
-	}
+	} // else adapters lease through the embedded store's KV (one process)
 
 	a.Router = routing.New(rules, a.Store, routing.Options{})
 	a.Pipeline, err = gateway.NewPipeline(gateway.PipelineConfig{
@@ -253,11 +253,17 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 
+	runProcess, err := a.startProcess(ctx) // process: hooks before the workers decide
+	if err != nil {
+		a.stopPortals(ctx)
+		return err
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.runCancel = cancel
 	a.runDone = make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() { defer wg.Done(); runProcess(runCtx) }() // process: deadlines and outbox
 	go func() {
 		defer wg.Done()
 		if err := a.Pipeline.Run(runCtx, a.cfg.Instance, a.cfg.Workers); err != nil {

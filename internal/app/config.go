@@ -26,8 +26,8 @@ type Config struct {
 	DataDir  string `yaml:"data_dir"` // default "./data"
 	Instance string `yaml:"instance"` // consumer name; default hostname-pid
 	Workers  int    `yaml:"workers"`  // concurrent routing consumers; default 4
-	// Routing is the path of the routing rules; empty uses the rules built
-	// into the binary (a copy of configs/routing.yaml).
+	// Routing is the path of the routing rules, relative to the config
+	// file; empty uses the rules built into the binary (configs/routing.yaml).
 	Routing         string        `yaml:"routing"`
 	LogLevel        string        `yaml:"log_level"`  // debug|info|warn|error
 	LogFormat       string        `yaml:"log_format"` // text|json
@@ -98,6 +98,11 @@ func Parse(file string, data []byte) (Config, error) {
 		return Config{}, fmt.Errorf("%s: %w", file, err)
 	}
 	c.File = file
+	// Files named in a config are relative to the config's own folder, so
+	// `-config configs/dargah.yaml` finds configs/routing.yaml from anywhere.
+	if c.Routing != "" && !filepath.IsAbs(c.Routing) {
+		c.Routing = filepath.Join(filepath.Dir(file), c.Routing)
+	}
 	return c, nil
 }
 

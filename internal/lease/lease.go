@@ -1,12 +1,11 @@
-// Package lease implements channels.Leaser: Redis for deployments where
-// several Dargah instances share Redis, and an in-process table for the
-// embedded default, where one process owns the data directory.
+// Package lease implements channels.Leaser on Redis, for deployments where
+// several Dargah instances share Redis. (On the embedded default one
+// process owns the data directory, and adapters lease through its KV.)
 package lease
 
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -62,49 +61,4 @@ func (r *Redis) Release(ctx context.Context, key, holder string) error {
 	return nil
 }
 
-// Local is an in-process lease table for the embedded runtime.
-type Local struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]held
-}
-
-type held struct {
-	holder string
-	until  time.Time
-}
-
-// NewLocal returns an in-process leaser; now may be nil (time.Now).
-func NewLocal(now func() time.Time) *Local {
-	if now == nil {
-		now = time.Now
-	}
-	return &Local{now: now, m: map[string]held{}}
-}
-
-// Acquire implements channels.Leaser.
-func (l *Local) Acquire(_ context.Context, key, holder string, ttl time.Duration) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if h, ok := l.m[key]; ok && h.holder != holder && now.Before(h.until) {
-		return false, nil
-	}
-	l.m[key] = held{holder: holder, until: now.Add(ttl)}
-	return true, nil
-}
-
-// Release implements channels.Leaser.
-func (l *Local) Release(_ context.Context, key, holder string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if h, ok := l.m[key]; ok && h.holder == holder {
-		delete(l.m, key)
-	}
-	return nil
-}
-
-var (
-	_ channels.Leaser = (*Redis)(nil)
-	_ channels.Leaser = (*Local)(nil)
-)
+var _ channels.Leaser = (*Redis)(nil)

@@ -17,10 +17,6 @@ import (
 
 func TestLeases(t *testing.T) {
 	impls := map[string]func(t *testing.T) (channels.Leaser, channels.Leaser){
-		"local": func(t *testing.T) (channels.Leaser, channels.Leaser) {
-			l := lease.NewLocal(nil)
-			return l, l
-		},
 		"redis": func(t *testing.T) (channels.Leaser, channels.Leaser) {
 			url, prefix := testenv.RedisURL(t)
 			open := func() channels.Leaser {
