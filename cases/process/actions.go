@@ -362,3 +362,8 @@ func (e *Engine) Case(ctx context.Context, code string, a Actor) (cases.Case, ca
 
 // Store is the engine's store, for listings.
 func (e *Engine) Store() cases.ProcessStore { return e.store }
+
+// Requeue makes a dead-lettered outbox row pending again, due now.
+func (e *Engine) Requeue(ctx context.Context, id int64) error {
+	return e.store.OutboxRequeue(ctx, id, e.clock())
+}

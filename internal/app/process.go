@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/cases/caseapi"
+	"github.com/dargah137/dargah/cases/escalation"
+	"github.com/dargah137/dargah/cases/org"
+	"github.com/dargah137/dargah/cases/process"
+	"github.com/dargah137/dargah/channels"
+	"github.com/dargah137/dargah/configs"
+)
+
+// The 137 process in the app: the organization and escalation ladder
+// (configs/org.yaml and configs/escalation.yaml as built, or the files
+// named by DARGAH_ORG_FILE and DARGAH_ESCALATION_FILE), the engine whose
+// hooks make MessageDecide assign each new case, the scheduler and outbox
+// loop, and the officials' API under /api/v1/{dept,staff,followup}
+// (tokens from DARGAH_TOKEN_* variables, see caseapi.TokensFromEnv).
+//
+// Notices to citizens go out through the portal the case came from: the
+// case's portal name picks that adapter's channels.Notifier.
+
+// loadProcessConfig reads the organization and the ladder and checks them
+// against each other.
+func loadProcessConfig() (*org.Org, *escalation.Ladder, error) {
+	var o *org.Org
+	var err error
+	if p := os.Getenv("DARGAH_ORG_FILE"); p != "" {
+		o, err = org.Load(p)
+	} else {
+		o, err = org.Parse("configs/org.yaml (built in)", configs.Org)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var l *escalation.Ladder
+	if p := os.Getenv("DARGAH_ESCALATION_FILE"); p != "" {
+		l, err = escalation.Load(p)
+	} else {
+		l, err = escalation.Parse("configs/escalation.yaml (built in)", configs.Escalation)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, l, nil
+}
+
+// startProcess builds the engine, installs its hooks in the store and
+// mounts the API. It returns the loop to run until shutdown. A store
+// without the process side (none today) runs without it.
+func (a *App) startProcess(ctx context.Context) (func(context.Context), error) {
+	ps, ok := a.Store.(cases.ProcessStore)
+	if !ok {
+		a.log.Warn("case store has no process support; cases stay unassigned")
+		return func(context.Context) {}, nil
+	}
+	o, l, err := loadProcessConfig()
+	if err != nil {
+		return nil, fmt.Errorf("process: %w", err)
+	}
+	notifiers := map[string]channels.Notifier{}
+	for _, p := range a.Portals {
+		if n, ok := p.Adapter.(channels.Notifier); ok {
+			notifiers[p.Name] = n
+		}
+	}
+	tick := 5 * time.Second
+	if s := os.Getenv("DARGAH_PROCESS_TICK"); s != "" {
+		if tick, err = time.ParseDuration(s); err != nil || tick <= 0 {
+			return nil, fmt.Errorf("process: DARGAH_PROCESS_TICK %q: want a positive duration", s)
+		}
+	}
+	eng, err := process.New(process.Config{
+		Store: ps, Org: o, Ladder: l, Now: a.now, Tick: tick,
+		Logger: a.log.With("component", "process"),
+		Notify: func(ctx context.Context, portal string, n channels.Notice) error {
+			nf, ok := notifiers[portal]
+			if !ok {
+				return fmt.Errorf("portal %q: %w", portal, process.ErrNoNotifier)
+			}
+			return nf.Notify(ctx, n)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	eng.Install()
+	a.Process = eng
+	api, err := caseapi.New(caseapi.Config{Engine: eng, Tokens: caseapi.TokensFromEnv(o, os.LookupEnv),
+		Logger: a.log.With("component", "caseapi")})
+	if err != nil {
+		return nil, err
+	}
+	mux := &guardedMux{mux: a.mux}
+	api.Register(mux)
+	if mux.err != nil {
+		return nil, fmt.Errorf("process api: %w", mux.err)
+	}
+	return eng.Run, nil
+}
