@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dargah137/dargah/channels/phone"
 	"io"
 	"math"
 	"mime"
@@ -123,7 +124,7 @@ func DecodeMessage(body []byte, services map[string]bool) (Input, error) {
 	}
 	if c := m.Contact; c != nil {
 		if strings.TrimSpace(c.Phone) != "" {
-			ph, err := NormalizePhone(c.Phone)
+			ph, err := phone.Normalize(c.Phone)
 			if err != nil {
 				return Input{}, badRequest("invalid_phone", "contact.phone", "phone is not a valid phone number (e.g. 09121234567)")
 			}

@@ -1,6 +1,7 @@
 package webform
 
 import (
+	"github.com/dargah137/dargah/channels/phone"
 	"net/url"
 	"strings"
 	"testing"
@@ -14,14 +15,14 @@ func FuzzNormalizePhone(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, err := NormalizePhone(s)
+		got, err := phone.Normalize(s)
 		if err != nil {
 			return
 		}
 		if len(got) < 9 || len(got) > 16 || got[0] != '+' || strings.Trim(got[1:], "0123456789") != "" {
-			t.Fatalf("NormalizePhone(%q) = %q, not E.164", s, got)
+			t.Fatalf("phone.Normalize(%q) = %q, not E.164", s, got)
 		}
-		if again, err := NormalizePhone(got); err != nil || again != got {
+		if again, err := phone.Normalize(got); err != nil || again != got {
 			t.Fatalf("not idempotent: %q → %q → %q %v", s, got, again, err)
 		}
 	})
@@ -96,7 +97,7 @@ func BenchmarkDecodeMessage(b *testing.B) {
 func BenchmarkNormalizePhone(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := NormalizePhone("+۹۸ ۹۱۲ ۱۲۳ ۴۵۶۷"); err != nil {
+		if _, err := phone.Normalize("+۹۸ ۹۱۲ ۱۲۳ ۴۵۶۷"); err != nil {
 			b.Fatal(err)
 		}
 	}

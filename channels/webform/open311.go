@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/dargah137/dargah/channels/phone"
 	"net/http"
 	"net/url"
 	"sort"
@@ -296,7 +297,7 @@ func ParseOpen311Post(v url.Values, services map[string]bool) (Open311Post, *o31
 	}
 	in.Location = loc
 	if ph := strings.TrimSpace(v.Get("phone")); ph != "" {
-		n, err := NormalizePhone(ph)
+		n, err := phone.Normalize(ph)
 		if err != nil {
 			return out, bad("phone is not a valid phone number")
 		}

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/dargah137/dargah/channels/phone"
 	"html/template"
 	"io"
 	"io/fs"
@@ -324,7 +325,7 @@ func (p *Portal) checkForm(r *http.Request, f formValues) (Input, *photoUpload, 
 		}
 		in.ServiceCode = f.ServiceCode
 	}
-	if ph, err := NormalizePhone(f.Phone); err != nil {
+	if ph, err := phone.Normalize(f.Phone); err != nil {
 		errs["phone"] = "err_phone"
 	} else {
 		in.Contact.Phone = ph

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"github.com/dargah137/dargah/channels/phone"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -38,17 +39,17 @@ func TestNormalizePhone(t *testing.T) {
 		{"00923001234567", "+923001234567"},  // Pakistani pilgrim
 	}
 	for _, c := range ok {
-		got, err := NormalizePhone(c.in)
+		got, err := phone.Normalize(c.in)
 		if err != nil || got != c.want {
-			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", c.in, got, err, c.want)
+			t.Errorf("phone.Normalize(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
 	bad := []string{"", "abc", "12345", "0912123456", "091212345678", "+98912", "+980121234567",
 		"00000000000", "0012", "+1", "9+121234567", "0912123456x", "+98912123456789012345678",
 		"0012345678901234567"}
 	for _, in := range bad {
-		if got, err := NormalizePhone(in); !errors.Is(err, ErrPhone) {
-			t.Errorf("NormalizePhone(%q) = %q, %v; want ErrPhone", in, got, err)
+		if got, err := phone.Normalize(in); !errors.Is(err, phone.ErrInvalid) {
+			t.Errorf("phone.Normalize(%q) = %q, %v; want phone.ErrInvalid", in, got, err)
 		}
 	}
 }

@@ -1,14 +1,16 @@
-package webform
+// Package phone normalizes the phone numbers citizens type, and that SMS
+// operators and panels deliver, into E.164 — the one form Dargah stores.
+package phone
 
 import (
 	"errors"
 	"strings"
 )
 
-// ErrPhone is returned by NormalizePhone for input that is not a phone number.
-var ErrPhone = errors.New("not a valid phone number")
+// ErrInvalid is returned by Normalize for input that is not a phone number.
+var ErrInvalid = errors.New("not a valid phone number")
 
-// NormalizePhone turns a phone number as citizens type it into E.164.
+// Normalize turns a phone number as citizens type it into E.164.
 //
 // Iranian numbers are accepted in every common shape — 09121234567,
 // 9121234567, 989121234567, +989121234567, 00989121234567, landlines such
@@ -17,7 +19,7 @@ var ErrPhone = errors.New("not a valid phone number")
 // +98 followed by the 10-digit national number. Foreign numbers are
 // accepted only with an explicit + or 00 international prefix (Mashhad
 // receives pilgrims from Iraq, Afghanistan, Pakistan…), 8 to 15 digits.
-func NormalizePhone(s string) (string, error) {
+func Normalize(s string) (string, error) {
 	var b strings.Builder
 	plus := false
 	for i, r := range strings.TrimSpace(s) {
@@ -33,10 +35,10 @@ func NormalizePhone(s string) (string, error) {
 		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '\u200c' || r == '\u00a0':
 			// separators people type or paste
 		default:
-			return "", ErrPhone
+			return "", ErrInvalid
 		}
 		if b.Len() > 20 {
-			return "", ErrPhone
+			return "", ErrInvalid
 		}
 	}
 	d := b.String()
@@ -49,7 +51,7 @@ func NormalizePhone(s string) (string, error) {
 		national = strings.TrimPrefix(d[2:], "0") // "+98 (0)912…" is common
 	case plus:
 		if len(d) < 8 || len(d) > 15 || d[0] == '0' {
-			return "", ErrPhone
+			return "", ErrInvalid
 		}
 		return "+" + d, nil
 	case len(d) == 12 && strings.HasPrefix(d, "98"):
@@ -59,12 +61,12 @@ func NormalizePhone(s string) (string, error) {
 	case len(d) == 10 && d[0] == '9':
 		national = d
 	default:
-		return "", ErrPhone
+		return "", ErrInvalid
 	}
 	// The Iranian national significant number is 10 digits: a mobile
 	// number starting with 9, or a 2-digit area code and 8 digits.
 	if len(national) != 10 || national[0] == '0' {
-		return "", ErrPhone
+		return "", ErrInvalid
 	}
 	return "+98" + national, nil
 }
