@@ -11,7 +11,9 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -175,15 +177,22 @@ func (c *Console) showSignIn(w http.ResponseWriter, r *http.Request, status int,
 	c.render(w, r, nil, status, "signin", "sign_in", v)
 }
 
-// safeNext keeps a post-sign-in redirect inside the consoles.
+// safeNext keeps a post-sign-in redirect inside the consoles: a clean
+// local path under the prefix, or the home page.
 func safeNext(prefix, next string) string {
+	home := prefix + "/"
 	if next == "" || len(next) > 200 || next[0] != '/' || (len(next) > 1 && (next[1] == '/' || next[1] == '\\')) {
-		return prefix + "/"
+		return home
 	}
-	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" || !hasPrefix(u.Path, prefix+"/") {
-		return prefix + "/"
+	u, err := url.Parse(next)
+	if err != nil || u.Host != "" || u.Scheme != "" || strings.ContainsRune(u.Path, '\\') {
+		return home
 	}
-	return next
+	clean := path.Clean(u.Path)
+	if !hasPrefix(clean, home) {
+		return home
+	}
+	return (&url.URL{Path: clean}).EscapedPath()
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

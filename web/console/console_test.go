@@ -294,3 +294,68 @@ func grab(body, id string) string {
 	v, _, _ := strings.Cut(rest, "<")
 	return strings.TrimSpace(v)
 }
+
+// TestLockoutAndExpiry: repeated failures lock the account even for the
+// right password until the cool-down passes; the IP limit locks every
+// account from that address; idle and absolute expiry end sessions.
+func TestLockoutAndExpiry(t *testing.T) {
+	t.Parallel()
+	e := start(t, apptest.Embedded)
+	addUser(t, e.Users, users.User{Username: "nima", Roles: []users.Role{users.RoleSupervisor}}, "nima-password-1")
+	c := newClient(t, e.URL)
+	for i := range 5 {
+		if code, _ := c.signIn("nima", "bad-guess-"+string(rune('a'+i))); code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, code)
+		}
+	}
+	code, body := c.signIn("nima", "nima-password-1")
+	if code != http.StatusTooManyRequests {
+		t.Fatalf("right password while locked: %d", code)
+	}
+	mustContain(t, body, "ورود تا ۱۵ دقیقهٔ دیگر بسته است")
+	// Another account from the same address is not locked by nima's failures.
+	if code, _ := c.signIn("admin", adminPassword); code != http.StatusOK {
+		t.Errorf("admin during nima's lockout: %d", code)
+	}
+	e.Clock.Add(16 * time.Minute)
+	if code, _ := c.signIn("nima", "nima-password-1"); code != http.StatusOK {
+		t.Fatalf("after the cool-down: %d", code)
+	}
+	if code, body := c.get("/console/wallboard"); code != http.StatusOK || !strings.Contains(body, `id="wallboard"`) {
+		t.Fatalf("wallboard: %d", code)
+	}
+	// Idle: 31 minutes without a request ends the session.
+	e.Clock.Add(31 * time.Minute)
+	if code, body := c.get("/console/wallboard"); code != http.StatusOK || !strings.Contains(body, "نشست شما پایان یافته است") {
+		t.Errorf("after idle timeout: %d", code)
+	}
+	// Absolute: activity every 20 minutes still ends at 12 hours.
+	if code, _ := c.signIn("nima", "nima-password-1"); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	for range 36 {
+		e.Clock.Add(20 * time.Minute)
+		c.get("/console/")
+	}
+	e.Clock.Add(20 * time.Minute)
+	if code, body := c.get("/console/wallboard"); code != http.StatusOK || !strings.Contains(body, `id="signin"`) {
+		t.Errorf("after 12h20m of activity: %d, want the sign-in page", code)
+	}
+	// Per-IP limit (20): many accounts guessed from one address.
+	for i := range 20 {
+		c.signIn("nobody"+string(rune('a'+i)), "whatever-guess")
+	}
+	if code, _ := c.signIn("admin", adminPassword); code != http.StatusTooManyRequests {
+		t.Errorf("admin from a locked-out address: %d", code)
+	}
+	// Language: ?lang=en switches and is remembered.
+	if _, body := c.get("/console/sign-in?lang=en"); !strings.Contains(body, `dir="ltr"`) || !strings.Contains(body, "Sign in") {
+		t.Error("English sign-in page is not LTR English")
+	}
+	if _, body := c.get("/console/sign-in"); !strings.Contains(body, `lang="en"`) {
+		t.Error("language choice not remembered")
+	}
+	if _, body := c.get("/console/sign-in?lang=ar"); !strings.Contains(body, `dir="rtl"`) || !strings.Contains(body, "تسجيل الدخول") {
+		t.Error("Arabic sign-in page is not RTL Arabic")
+	}
+}

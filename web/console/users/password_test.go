@@ -20,7 +20,10 @@ func TestPasswordRoundTrip(t *testing.T) {
 	if ok, err := VerifyPassword(h, "رمز-بسیار-محکن"); err != nil || ok {
 		t.Fatalf("verify wrong password = %v, %v", ok, err)
 	}
-	h2, _ := HashPassword("رمز-بسیار-محکم")
+	h2, _ := Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}.Hash("رمز-بسیار-محکم")
+	if !strings.HasPrefix(h2, "$argon2id$v=19$m=8192,t=1,p=1$") || !must(VerifyPassword(h2, "رمز-بسیار-محکم")) {
+		t.Errorf("hash with own params %q does not verify", h2)
+	}
 	if h == h2 {
 		t.Error("two hashes of one password are equal: salt not random")
 	}
@@ -67,3 +70,5 @@ func FuzzVerifyPassword(f *testing.F) {
 		_, _ = parsePHC(s)
 	})
 }
+
+func must(ok bool, err error) bool { return ok && err == nil }
