@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/dargah137/dargah/channels/asterisk"
+	_ "github.com/dargah137/dargah/channels/desk"
 	_ "github.com/dargah137/dargah/channels/email"
 	_ "github.com/dargah137/dargah/channels/sms"
 	_ "github.com/dargah137/dargah/channels/telegram"
