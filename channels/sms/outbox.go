@@ -188,6 +188,8 @@ func (o *outbox) run(ctx context.Context, active func() bool) {
 // dispatch starts every due item it has a worker for and returns how long
 // until the next one is due.
 func (o *outbox) dispatch(ctx context.Context, sem chan struct{}) time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	items, err := o.load(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -195,8 +197,6 @@ func (o *outbox) dispatch(ctx context.Context, sem chan struct{}) time.Duration 
 		}
 		return outboxPoll
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	now := o.now()
 	next := outboxPoll
 	for _, it := range items {
@@ -224,14 +224,15 @@ func (o *outbox) dispatch(ctx context.Context, sem chan struct{}) time.Duration 
 }
 
 func (o *outbox) attempt(ctx context.Context, it outItem) {
-	defer func() {
-		o.mu.Lock()
-		delete(o.inflight, it.ID)
-		o.mu.Unlock()
-	}()
 	sctx, cancel := context.WithTimeout(ctx, o.cfg.SendTimeout)
 	ids, err := o.send.send(sctx, it.To, it.Text)
 	cancel()
+	// The queue is saved and the item leaves inflight under o.mu, which
+	// dispatch holds from loading the queue to marking items inflight:
+	// it must never see the item gone from inflight but still queued.
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	defer delete(o.inflight, it.ID)
 	if err != nil && ctx.Err() != nil {
 		return // shutting down: the item stays queued as it was
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/dargah137/dargah/cases/casesqlite"
 	"github.com/dargah137/dargah/channels/sms/paneltest"
-	"github.com/dargah137/dargah/internal/lease"
 )
 
 type outcome struct {
@@ -41,8 +40,7 @@ func TestOutboxRetriesAndDrops(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 
 	// Queued before any sender runs, as after a crash.
-	leases := lease.NewLocal(nil)
-	lock := func() *kvLock { return &kvLock{leases: leases, key: "p:lock", holder: "h"} }
+	lock := func() *kvLock { return &kvLock{key: "p:lock", holder: "h"} }
 	ob := newOutbox(st, "p", snd, cfg, lock(), log, time.Now)
 	for _, id := range []string{"a", "b", "a"} { // "a" twice: queued once
 		if err := ob.enqueue(ctx, outItem{ID: id, To: "+989121234567", Text: "پیام " + id}); err != nil {
