@@ -29,6 +29,9 @@ type Config struct {
 	// Token is what the send API wants in the Authorization header
 	// ("Bearer " + Token). Empty accepts any request.
 	Token string
+	// BasicUser and BasicPassword, when set, are required as basic auth
+	// instead of Token.
+	BasicUser, BasicPassword string
 	// Secret signs webhook posts (hex HMAC-SHA256 of the body in SigHeader,
 	// default X-Signature).
 	Secret    string
@@ -64,6 +67,7 @@ func New(t testing.TB, cfg Config) *Server {
 	s := &Server{cfg: cfg, changed: make(chan struct{}), nextID: 1000}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/send", s.send)
+	mux.HandleFunc("GET /api/send", s.send) // panels that take a query string
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
@@ -88,7 +92,9 @@ func (s *Server) notifyLocked() {
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cfg.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.cfg.Token {
+	u, pw, basic := r.BasicAuth()
+	if (s.cfg.BasicUser != "" && (!basic || u != s.cfg.BasicUser || pw != s.cfg.BasicPassword)) ||
+		(s.cfg.BasicUser == "" && s.cfg.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.cfg.Token) {
 		s.unauth++
 		s.notifyLocked()
 		http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
