@@ -29,7 +29,9 @@
 // replies; one instance at a time — the holder of the portal's lease from
 // the host — binds to the SMSC and sends the outbox. The outbox and the
 // pending parts are one KV value each, changed under a lock taken through
-// the same lease service, since KV has no compare-and-set.
+// the same lease service, since KV has no compare-and-set. Without a lease
+// service (the embedded runtime: one process) a mutex is the lock and the
+// portal always sends.
 //
 // Example portals (secrets come from the environment):
 //
@@ -46,6 +48,7 @@
 //	    rate: 20                    # submit_sm per second
 //	    window: 10
 //	    reassembly_timeout: 10m
+//	    sender_lease: 15s           # failover time to another instance
 //
 //	  # An SMS panel's web API.
 //	  - name: sms-panel
