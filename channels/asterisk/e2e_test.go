@@ -40,7 +40,7 @@ const portalYAML = `
   app: dargah
   agent_token_env: %s
   callback_endpoint: "PJSIP/{number}@trunk"
-  input_timeout: 300ms
+  input_timeout: 2s
   max_retries: 1
   languages: {"1": fa, "2": ar, "3": ur, "4": en}
   menu:
@@ -294,9 +294,13 @@ func TestCaseStatusByPhone(t *testing.T) {
 	code := r.Decision.TrackingCode
 	call := p.srv.NewCall("09151234567")
 	call.SendDTMF("12" + code + "#")
-	p.srv.Wait("status played", func() bool { return played(call, "sound:dargah/status-open") })
-	if !played(call, "digits:"+code) {
-		t.Fatalf("code not read back: %v", call.State().Played)
+	p.srv.Wait("status played", func() bool { return played(call, "sound:dargah/status-intro") })
+	c, err := p.h.Store.CaseGetByTracking(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !played(call, "digits:"+code) || !played(call, "sound:dargah/status-"+string(c.Status)) {
+		t.Fatalf("status of %s (%s) not read: %v", code, c.Status, call.State().Played)
 	}
 	// A code with a bad check digit is refused without a lookup, then an
 	// unknown valid-looking code is "unknown"; the "#" after a full code is
