@@ -195,6 +195,10 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if len(req.Skills) == 0 {
+		writeErr(w, http.StatusBadRequest, "skills are required (an agent without skills gets no call)")
+		return
+	}
 	if err := acd.ValidateLogin(id, req.Skills, req.Endpoint); err != nil {
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return

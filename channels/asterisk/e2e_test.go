@@ -511,3 +511,81 @@ func TestDTMFGarbageFallsBackToAgent(t *testing.T) {
 	agent := p.srv.WaitOriginated("PJSIP/102")
 	p.connect(call, agent)
 }
+
+func TestAgentStates(t *testing.T) {
+	t.Parallel()
+	p := startPhone(t, "", nil)
+	feed := p.feed("a1")
+	p.login("a1")
+	if code := p.do("POST", "/api/v1/agents/a1/state", map[string]any{"state": "paused"}, nil); code != 400 {
+		t.Fatalf("pause without reason: %d", code)
+	}
+	if code := p.do("POST", "/api/v1/agents/a1/state", map[string]any{"state": "paused", "reason": "ناهار"}, nil); code != 200 {
+		t.Fatalf("pause: %d", code)
+	}
+	if code := p.do("POST", "/api/v1/agents/a1/state", map[string]any{"state": "dancing"}, nil); code != 400 {
+		t.Fatalf("unknown state: %d", code)
+	}
+	if code := p.do("POST", "/api/v1/agents/zz/state", map[string]any{"state": "available"}, nil); code != 404 {
+		t.Fatalf("unknown agent: %d", code)
+	}
+	if code := p.do("POST", "/api/v1/agents/a9/login", map[string]any{"endpoint": "PJSIP/109"}, nil); code != 400 {
+		t.Fatalf("login without skills: %d", code)
+	}
+	call := p.srv.NewCall("09150000040")
+	call.SendDTMF("11")
+	eventually(t, "queued while the only agent is paused", func() bool { return p.waiting("asphalt") == 1 })
+	if n := len(p.srv.RequestsFor("channels.originateWithId")); n != 0 {
+		t.Fatalf("a paused agent was dialed")
+	}
+	if code := p.do("POST", "/api/v1/agents/a1/state", map[string]any{"state": "available"}, nil); code != 200 {
+		t.Fatalf("resume: %d", code)
+	}
+	agent := p.srv.WaitOriginated("PJSIP/101")
+	next(t, feed, "ring")
+	p.connect(call, agent)
+	// Logging out while on a call is refused.
+	if code := p.do("POST", "/api/v1/agents/a1/logout", nil, nil); code != 409 {
+		t.Fatalf("logout on a call: %d", code)
+	}
+	call.Hangup()
+	next(t, feed, "ended")
+	eventually(t, "available after the call (no wrap-up)", func() bool {
+		return p.do("POST", "/api/v1/agents/a1/logout", nil, nil) == 200
+	})
+	var st struct {
+		Queues map[string]struct {
+			Answered int64 `json:"answered"`
+		} `json:"queues"`
+	}
+	p.do("GET", "/api/v1/queues", nil, &st)
+	if st.Queues["asphalt"].Answered != 1 {
+		t.Fatalf("queue stats %+v", st)
+	}
+}
+
+func TestTwoAsteriskServers(t *testing.T) {
+	t.Parallel()
+	one := aritest.New(t, aritest.Config{SystemName: "ast1"})
+	two := aritest.New(t, aritest.Config{SystemName: "ast2"})
+	servers := fmt.Sprintf(`  servers:
+    - {name: ast1, url: %s}
+    - {name: ast2, url: %s}
+`, one.URL(), two.URL())
+	name := fmt.Sprintf("DARGAH_TEST_AGENT_TOKEN_%d", envN.Add(1))
+	os.Setenv(name, "tok")
+	t.Cleanup(func() { os.Unsetenv(name) })
+	cfg := strings.Replace(fmt.Sprintf(portalYAML, "X", name, servers), "  url: X\n", "", 1)
+	h := apptest.Start(t, apptest.Options{Portals: cfg})
+	one.Wait("registered", func() bool { return one.Registered("dargah") })
+	two.Wait("registered", func() bool { return two.Registered("dargah") })
+	p := &phone{t: t, srv: two, h: h, token: "tok"}
+	p.login("a1")
+	call := two.NewCall("09150000050")
+	call.SendDTMF("11")
+	agent := two.WaitOriginated("PJSIP/101") // on the server that has the caller
+	p.connect(call, agent)
+	if n := len(one.RequestsFor("channels.originateWithId")); n != 0 {
+		t.Fatal("dialed on the wrong server")
+	}
+}
