@@ -128,12 +128,15 @@ func (s *Store) CaseClassifications(ctx context.Context, from, to time.Time, fn 
 	return nil
 }
 
-// qArchive copies closed cases not archived with their current closing.
+// qArchive copies closed cases not archived with their current closing,
+// looking only from an hour before the newest archived closing on (see
+// casepg's ArchiveClosed).
 const qArchive = `INSERT INTO case_archive (case_id, tracking_code, service_code, portal, portal_kind, department,
 		district, outcome, rating, max_level, opened_at, due_at, result_at, closed_at, archived_at)
 	SELECT id, tracking_code, service_code, portal, portal_kind, department, district, outcome, rating,
 		max(escalation_level, stats_max_level), opened_at, stats_due_at, stats_result_at, closed_at, ?3
 	FROM cases WHERE status = 'closed' AND closed_at < ?1
+		AND closed_at >= coalesce((SELECT max(closed_at) FROM case_archive), 0) - 3600000000000
 		AND NOT EXISTS (SELECT 1 FROM case_archive a WHERE a.case_id = cases.id AND a.closed_at = cases.closed_at)
 	ORDER BY closed_at LIMIT ?2
 	ON CONFLICT (case_id) DO UPDATE SET tracking_code = excluded.tracking_code,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/cases/workcal"
 	"github.com/dargah137/dargah/gateway"
 )
 
@@ -120,7 +121,7 @@ func seedStats(t *testing.T, e *Env) statsData {
 }
 
 func testStatsFigures(t *testing.T, e *Env) {
-	ss, _ := e.statsStore(t)
+	ss, fx := e.statsStore(t)
 	sd := seedStats(t, e)
 	from, to := sd.t0.Add(-time.Hour), sd.t0.Add(time.Hour)
 
@@ -159,6 +160,39 @@ func testStatsFigures(t *testing.T, e *Env) {
 	}
 	if !statsEqual(st, want) {
 		t.Errorf("stats =\n%+v\nwant\n%+v", st, want)
+	}
+
+	// The same figures over whole days of the center's calendar (which
+	// PostgreSQL reads from its daily rollups), and after a change, which
+	// must show at once.
+	tehran := workcal.Tehran()
+	day := time.Date(2026, 3, 20, 0, 0, 0, 0, tehran) // t0 is 11:30 in Tehran
+	st, err = ss.Stats(e.Ctx, day, day.AddDate(0, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.From, want.To = day, day.AddDate(0, 0, 1)
+	if !statsEqual(st, want) {
+		t.Errorf("stats over the whole day =\n%+v\nwant\n%+v", st, want)
+	}
+	if err := fx.CaseSetClassification(e.Ctx, sd.c.ID, "waste-dept", "1", sd.t0.Add(48*time.Hour), 4); err != nil {
+		t.Fatal(err)
+	}
+	st, err = ss.Stats(e.Ctx, day, day.AddDate(0, 0, 2)) // and E, opened the next day
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rated != 3 || math.Abs(st.MeanSatisfaction-11.0/3) > 1e-9 || st.CasesOpened != 5 || st.MessagesDecided != 9 ||
+		st.MessagesResolved != 4 {
+		t.Errorf("stats over two days after rating C = %+v; want 3 rated (mean 11/3), 5 cases, 9 decided, 4 resolved", st)
+	}
+	// Partial days on both sides of a whole one add up.
+	st, err = ss.Stats(e.Ctx, sd.t0.Add(-time.Hour), day.AddDate(0, 0, 2).Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CasesOpened != 5 || st.MessagesDecided != 9 || st.CasesWithResult != 3 {
+		t.Errorf("stats over edges and a whole day = %+v; want 5 cases, 9 messages, 3 with a result", st)
 	}
 
 	// A range with nothing in it: zeros and empty lists, not nil.

@@ -82,3 +82,72 @@ CREATE TABLE case_archive (
     purged_at     timestamptz
 );
 CREATE INDEX case_archive_unpurged ON case_archive (closed_at) WHERE purged_at IS NULL;
+
+-- Daily rollups, so a year of statistics reads a few hundred rows a day
+-- instead of every case. A day is a calendar day in Asia/Tehran, the
+-- center's day. stats_days holds one row per day and breakdown group (dim
+-- '' is the day's total); stats_days_msg one per day and portal. Triggers
+-- append the day of every case or message whose figures change to
+-- stats_dirty; Stats recomputes those days first (casepg/stats.go). The
+-- dirty list is append-only with no key, so writers never wait on each
+-- other; a refresh deletes only the rows it can see, so a change that
+-- commits meanwhile leaves its row for the next refresh.
+CREATE TABLE stats_dirty (day date NOT NULL);
+
+CREATE TABLE stats_days (
+    day         date NOT NULL,
+    dim         text NOT NULL, -- '', portal, service, district, department, level
+    key         text NOT NULL,
+    cases       bigint NOT NULL,
+    with_result bigint NOT NULL,
+    within      bigint NOT NULL,
+    result_secs float8 NOT NULL,
+    rated       bigint NOT NULL,
+    rating_sum  bigint NOT NULL,
+    due_result  bigint NOT NULL, -- had a deadline and a result (late open cases are counted live)
+    on_time     bigint NOT NULL,
+    PRIMARY KEY (day, dim, key)
+);
+
+CREATE TABLE stats_days_msg (
+    day      date NOT NULL,
+    portal   text NOT NULL,
+    decided  bigint NOT NULL,
+    resolved bigint NOT NULL,
+    PRIMARY KEY (day, portal)
+);
+
+CREATE FUNCTION dargah_stats_dirty_case() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO stats_dirty (day) VALUES ((NEW.opened_at AT TIME ZONE 'Asia/Tehran')::date);
+    IF TG_OP = 'UPDATE' AND OLD.opened_at <> NEW.opened_at THEN
+        INSERT INTO stats_dirty (day) VALUES ((OLD.opened_at AT TIME ZONE 'Asia/Tehran')::date);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER cases_stats_dirty_insert AFTER INSERT ON cases
+    FOR EACH ROW EXECUTE FUNCTION dargah_stats_dirty_case();
+CREATE TRIGGER cases_stats_dirty_update AFTER UPDATE ON cases
+    FOR EACH ROW WHEN ((OLD.portal, OLD.service_code, OLD.district, OLD.department, OLD.escalation_level,
+        OLD.stats_max_level, OLD.rating, OLD.stats_result_at, OLD.stats_due_at, OLD.opened_at)
+        IS DISTINCT FROM (NEW.portal, NEW.service_code, NEW.district, NEW.department, NEW.escalation_level,
+        NEW.stats_max_level, NEW.rating, NEW.stats_result_at, NEW.stats_due_at, NEW.opened_at))
+    EXECUTE FUNCTION dargah_stats_dirty_case();
+
+CREATE FUNCTION dargah_stats_dirty_message() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO stats_dirty (day) VALUES ((NEW.accepted_at AT TIME ZONE 'Asia/Tehran')::date);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER messages_stats_dirty AFTER UPDATE ON messages
+    FOR EACH ROW WHEN (OLD.decided_at IS NULL AND NEW.decided_at IS NOT NULL)
+    EXECUTE FUNCTION dargah_stats_dirty_message();
+
+-- Everything before this migration is dirty once.
+INSERT INTO stats_dirty (day) SELECT DISTINCT (opened_at AT TIME ZONE 'Asia/Tehran')::date FROM cases;
+INSERT INTO stats_dirty (day) SELECT DISTINCT (accepted_at AT TIME ZONE 'Asia/Tehran')::date FROM messages
+    WHERE decided_at IS NOT NULL;
+
+-- Cases past their deadline without a result are counted live (they are
+-- late only once "now" passes the deadline); this keeps that count small.
+CREATE INDEX cases_stats_late ON cases (stats_due_at) INCLUDE (opened_at, department) WHERE stats_result_at IS NULL;
