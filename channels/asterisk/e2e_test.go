@@ -19,6 +19,7 @@ import (
 	"github.com/dargah137/dargah/channels/asterisk/aritest"
 	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/internal/app/apptest"
+	"github.com/dargah137/dargah/internal/testenv"
 )
 
 // phone is one Dargah with the asterisk portal pointed at an ARI double.
@@ -587,5 +588,37 @@ func TestTwoAsteriskServers(t *testing.T) {
 	p.connect(call, agent)
 	if n := len(one.RequestsFor("channels.originateWithId")); n != 0 {
 		t.Fatal("dialed on the wrong server")
+	}
+}
+
+// TestProductionRuntime runs a call on PostgreSQL + Redis Streams with
+// agent presence in Redis (redispool), as a multi-instance deployment does.
+func TestProductionRuntime(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{})
+	redisURL, prefix := testenv.RedisURL(t)
+	name := fmt.Sprintf("DARGAH_TEST_AGENT_TOKEN_%d", envN.Add(1))
+	os.Setenv(name, "tok")
+	t.Cleanup(func() { os.Unsetenv(name) })
+	extra := fmt.Sprintf("  agent_pool: {redis_url: %q, prefix: %q}\n", redisURL, prefix+"acd:")
+	h := apptest.Start(t, apptest.Options{Runtime: apptest.Production, Portals: fmt.Sprintf(portalYAML, srv.URL(), name, extra)})
+	srv.Wait("registered", func() bool { return srv.Registered("dargah") })
+	p := &phone{t: t, srv: srv, h: h, token: "tok"}
+	p.login("a1")
+	call := srv.NewCall("09150000060")
+	call.SendDTMF("11")
+	agent := srv.WaitOriginated("PJSIP/101")
+	p.connect(call, agent)
+	call.Hangup()
+	srv.Wait("agent leg gone", func() bool { return agent.State().Gone })
+	var out struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	if code := p.do("POST", "/api/v1/agents/a1/calls/"+call.ID()+"/outcome", map[string]any{
+		"outcome": "case", "service_code": "asphalt", "description": "آسفالت خراب", "lat": 36.29, "long": 59.61}, &out); code != 200 || out.TrackingCode == "" {
+		t.Fatalf("outcome %d %+v", code, out)
+	}
+	if _, err := h.Store.CaseGetByTracking(context.Background(), out.TrackingCode); err != nil {
+		t.Fatal(err)
 	}
 }

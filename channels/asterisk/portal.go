@@ -69,10 +69,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/dargah137/dargah/channels"
 	"github.com/dargah137/dargah/channels/asterisk/ari"
 	"github.com/dargah137/dargah/routing/acd"
 	"github.com/dargah137/dargah/routing/acd/mempool"
+	"github.com/dargah137/dargah/routing/acd/redispool"
 )
 
 func init() {
@@ -89,6 +92,7 @@ type Portal struct {
 	pool  *ari.Pool
 	disp  *acd.Dispatcher
 	agnts acd.AgentPool
+	rdb   *redis.Client // the agent pool's, when in Redis
 	feeds *hub
 	token string
 
@@ -158,10 +162,31 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 	if err != nil {
 		return err
 	}
-	p.agnts = mempool.New(p.now)
+	if ap := p.set.AgentPool; ap != nil {
+		u := ap.RedisURL
+		if ap.RedisURLEnv != "" {
+			if u = os.Getenv(ap.RedisURLEnv); u == "" {
+				return fmt.Errorf("agent_pool.redis_url_env: environment variable %s is empty", ap.RedisURLEnv)
+			}
+		}
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			return fmt.Errorf("agent_pool: %w", err)
+		}
+		p.rdb = redis.NewClient(opt)
+		if p.agnts, err = redispool.New(p.rdb, redispool.Config{Prefix: ap.Prefix, Now: p.now}); err != nil {
+			p.rdb.Close()
+			return fmt.Errorf("agent_pool: %w", err)
+		}
+	} else {
+		p.agnts = mempool.New(p.now)
+	}
 	p.disp, err = acd.New(acd.Options{Pool: p.agnts, Now: p.now, Logger: p.log,
 		Config: acd.Config{DefaultLanguage: p.set.DefaultLanguage, Queues: p.set.Queues}})
 	if err != nil {
+		if p.rdb != nil {
+			p.rdb.Close()
+		}
 		return fmt.Errorf("queues: %w", err)
 	}
 	p.pool = pool
@@ -200,7 +225,11 @@ func (p *Portal) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("asterisk: calls did not end in time: %w", ctx.Err())
 	}
-	return errors.Join(err, p.pool.Close())
+	err = errors.Join(err, p.pool.Close())
+	if p.rdb != nil {
+		err = errors.Join(err, p.rdb.Close())
+	}
+	return err
 }
 
 // Dispatcher exposes the ACD, e.g. to register its Prometheus collector

@@ -11,6 +11,8 @@ import (
 	"time"
 	_ "time/tzdata" // Asia/Tehran must resolve on hosts without zoneinfo
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/routing/acd"
 )
@@ -65,6 +67,18 @@ type Settings struct {
 	// AgentTokenEnv names the environment variable holding the bearer
 	// token of the agents' API; without it the API refuses every request.
 	AgentTokenEnv string `yaml:"agent_token_env"`
+	// AgentPool keeps agent presence in Redis, shared by every Dargah
+	// instance; without it presence lives in this process (one instance).
+	AgentPool *AgentPoolSettings `yaml:"agent_pool"`
+}
+
+// AgentPoolSettings select the Redis agent pool (routing/acd/redispool).
+type AgentPoolSettings struct {
+	RedisURL    string `yaml:"redis_url"`
+	RedisURLEnv string `yaml:"redis_url_env"`
+	// Prefix goes before every key (default "dargah:acd:"); the same on
+	// every instance that shares agents.
+	Prefix string `yaml:"prefix"`
 }
 
 // Server is one Asterisk server of a deployment with several.
@@ -246,6 +260,19 @@ func (s *Settings) Validate() error {
 	if s.Hours != nil {
 		if err := s.Hours.validate(); err != nil {
 			add("hours: %w", err)
+		}
+	}
+	if ap := s.AgentPool; ap != nil {
+		if (ap.RedisURL == "") == (ap.RedisURLEnv == "") {
+			add("agent_pool: exactly one of redis_url, redis_url_env is required")
+		}
+		if ap.RedisURL != "" {
+			if _, err := redis.ParseURL(ap.RedisURL); err != nil {
+				add("agent_pool.redis_url: %w", err)
+			}
+		}
+		if ap.Prefix == "" {
+			ap.Prefix = "dargah:acd:"
 		}
 	}
 	if s.InputTimeout < 0 || s.PositionEvery < 0 || s.VoicemailMax < 0 {
