@@ -221,7 +221,9 @@ func (s *Store) writeRecs(ctx context.Context, tx pgx.Tx, recs []*rec, now time.
 			obTarget, obSecret, obBody, obNext = append(obTarget, o.Target), append(obSecret, o.SecretEnv), append(obBody, o.Body), append(obNext, next.UTC())
 		}
 	}
-	_, err := tx.Exec(ctx, `UPDATE cases SET status = u.status, department = u.dept, district = u.district,
+	// One round trip for the three statements.
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE cases SET status = u.status, department = u.dept, district = u.district,
 		answer = u.answer, outcome = u.outcome, escalation_level = u.level, rating = u.rating, due_at = u.due,
 		closed_at = u.closed, level_started_at = u.lstart, timer_kind = u.kind, paused_kind = u.pkind,
 		paused_left_ms = u.left_ms, duplicate_of = u.dup, updated_at = $16
@@ -230,26 +232,20 @@ func (s *Store) writeRecs(ctx context.Context, tx pgx.Tx, recs []*rec, now time.
 			AS u(id, status, dept, district, answer, outcome, level, rating, due, closed, lstart, kind, pkind, left_ms, dup)
 		WHERE cases.id = u.id`,
 		ids, status, dept, district, answer, outcome, level, rating, due, closed, lstart, kind, pkind, left, dup, now)
-	if err != nil {
-		return fmt.Errorf("write cases: %w", err)
-	}
 	if len(evCase) > 0 {
-		_, err = tx.Exec(ctx, `INSERT INTO case_events (case_id, at, kind, actor, note, public, data)
+		b.Queue(`INSERT INTO case_events (case_id, at, kind, actor, note, public, data)
 			SELECT c, a, k, ac, n, p, d::jsonb FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
 				$5::text[], $6::bool[], $7::text[]) AS e(c, a, k, ac, n, p, d)`,
 			evCase, evAt, evKind, evActor, evNote, evPublic, evData)
-		if err != nil {
-			return fmt.Errorf("write events: %w", err)
-		}
 	}
 	if len(obCase) > 0 {
-		_, err = tx.Exec(ctx, `INSERT INTO outbox (case_id, event_id, channel, kind, target, secret_env, body, next_at, created_at)
+		b.Queue(`INSERT INTO outbox (case_id, event_id, channel, kind, target, secret_env, body, next_at, created_at)
 			SELECT c, e, ch, k, t, s, b, n, $9 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
 				$6::text[], $7::bytea[], $8::timestamptz[]) AS o(c, e, ch, k, t, s, b, n)`,
 			obCase, obEvent, obChan, obKind, obTarget, obSecret, obBody, obNext, now)
-		if err != nil {
-			return fmt.Errorf("write outbox: %w", translate(err, err))
-		}
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("write cases, events and outbox: %w", translate(err, err))
 	}
 	return nil
 }
@@ -269,17 +265,16 @@ func (s *Store) afterDecide(ctx context.Context, tx pgx.Tx, h *cases.Hooks, mess
 	if (opened && h.Opened == nil) || (!opened && h.Linked == nil) {
 		return nil
 	}
+	// The case, locked, and the message in one round trip.
 	var payload []byte
-	if err := tx.QueryRow(ctx, `SELECT payload FROM messages WHERE id = $1`, messageID).Scan(&payload); err != nil {
-		return fmt.Errorf("hook: read message: %w", err)
+	r, err := scanRec(extraScan{tx.QueryRow(ctx, `SELECT `+caseCols+`, `+stateCols+`,
+		(SELECT payload FROM messages WHERE id = $2) FROM cases WHERE tracking_code = $1 FOR UPDATE`, code, messageID), &payload})
+	if err != nil {
+		return fmt.Errorf("hook: case %s: %w", code, translate(err, cases.ErrNotFound))
 	}
 	var m gateway.Message
 	if err := json.Unmarshal(payload, &m); err != nil {
-		return fmt.Errorf("hook: decode message: %w", err)
-	}
-	r, err := scanRec(tx.QueryRow(ctx, `SELECT `+caseCols+`, `+stateCols+` FROM cases WHERE tracking_code = $1 FOR UPDATE`, code))
-	if err != nil {
-		return fmt.Errorf("hook: case %s: %w", code, translate(err, cases.ErrNotFound))
+		return fmt.Errorf("hook: decode message %s: %w", messageID, err)
 	}
 	if opened && h.DuplicateRadiusM > 0 && r.c.Location != nil && (r.c.Location.Lat != 0 || r.c.Location.Long != 0) {
 		master, err := s.findMaster(ctx, tx, r.c, h.DuplicateRadiusM)
@@ -428,3 +423,11 @@ func (s *Store) withHooks(ctx context.Context, stmt func(q querier) (gateway.Rec
 	})
 	return r, err
 }
+
+// extraScan scans one more trailing column into v.
+type extraScan struct {
+	pgx.Row
+	v any
+}
+
+func (e extraScan) Scan(dest ...any) error { return e.Row.Scan(append(dest, e.v)...) }

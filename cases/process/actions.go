@@ -189,7 +189,9 @@ func (e *Engine) Verify(ctx context.Context, code string, a Actor, note string) 
 		if err := e.notice(c, "answered", text(c, msgAnswered, c.TrackingCode, c.Answer), eff); err != nil {
 			return err
 		}
-		if err := e.notice(c, "rating_request", text(c, msgRatingRequest, c.TrackingCode, ""), eff); err != nil {
+		// Each portal words the request itself (buttons on Telegram, "send
+		// a digit" on SMS), so the notice carries no text.
+		if err := e.notice(c, "rating_request", "", eff); err != nil {
 			return err
 		}
 		eff.Duplicates = e.resolveDuplicate(c.Answer, now)

@@ -20,12 +20,14 @@
 package process
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -392,14 +394,28 @@ func (e *Engine) Deliver(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// One case's rows go in order (the answer before the rating request);
+	// different cases in parallel, so a slow receiver holds up only its own.
+	var order []int64
+	byCase := map[int64][]cases.Outbox{}
+	for _, o := range rows {
+		if _, ok := byCase[o.CaseID]; !ok {
+			order = append(order, o.CaseID)
+		}
+		byCase[o.CaseID] = append(byCase[o.CaseID], o)
+	}
 	sem := make(chan struct{}, e.cfg.Workers)
 	var wg sync.WaitGroup
-	for _, o := range rows {
+	for _, id := range order {
+		group := byCase[id]
+		slices.SortFunc(group, func(a, b cases.Outbox) int { return cmp.Compare(a.ID, b.ID) })
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			e.deliverOne(ctx, o)
+			for _, o := range group {
+				e.deliverOne(ctx, o)
+			}
 		}()
 	}
 	wg.Wait()

@@ -16,11 +16,6 @@ var (
 		"en": "The answer to your request %s:\n%s",
 		"ar": "الرد على طلبكم برقم التتبع %s:\n%s",
 	}
-	msgRatingRequest = msg{
-		"fa": "لطفاً به پاسخ درخواست %s از ۱ تا ۵ امتیاز دهید.%s",
-		"en": "Please rate the answer to request %s from 1 to 5.%s",
-		"ar": "يرجى تقييم الرد على الطلب %s من 1 إلى 5.%s",
-	}
 	msgInfoRequest = msg{
 		"fa": "برای رسیدگی به درخواست %s اطلاعات بیشتری لازم است:\n%s\nلطفاً در همین گفتگو پاسخ دهید.",
 		"en": "We need more information to handle request %s:\n%s\nPlease reply in this conversation.",

@@ -60,7 +60,7 @@ func TestMessageToCase(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.SourceMessageID != r.MessageID || c.Contact.Phone != "+989121234567" || c.Status != cases.StatusOpen {
+			if c.SourceMessageID != r.MessageID || c.Contact.Phone != "+989121234567" || c.Status != cases.StatusAssigned {
 				t.Errorf("case = %+v", c)
 			}
 
