@@ -110,11 +110,13 @@ func (c *Console) wallboardEvents(w http.ResponseWriter, r *http.Request, p *pri
 }
 
 type bar struct {
-	Label  string
-	Count  int
-	Width  float64 // percent of the chart's width
-	CountX float64 // percent: where the count is written, after the bar
-	Y      int
+	Label string
+	Count int
+	// Positions in percent of the chart's width. In RTL the chart is
+	// mirrored: labels on the right, bars growing leftwards.
+	LabelX, BarX, Width, CountX float64
+	LabelAnchor                 string
+	Y                           int
 }
 
 // reports draws cases of the last 30 days by service as an inline SVG
@@ -147,14 +149,21 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) 
 	if len(bars) > 15 {
 		bars = bars[:15]
 	}
+	rtl := dir(v.Lang) == "rtl"
 	for i := range bars {
-		bars[i].Width = 52 * float64(bars[i].Count) / float64(top)
-		bars[i].CountX = 41 + bars[i].Width
-		bars[i].Y = i * 32
+		b := &bars[i]
+		b.Width = 52 * float64(b.Count) / float64(top)
+		b.Y = i * 32
+		if rtl {
+			// With direction=rtl, "start" is the right edge of the text.
+			b.LabelX, b.LabelAnchor, b.BarX, b.CountX = 99, "start", 60-b.Width, 59-b.Width
+		} else {
+			b.LabelX, b.LabelAnchor, b.BarX, b.CountX = 39, "end", 40, 41+b.Width
+		}
 	}
 	c.render(w, r, p, http.StatusOK, "reports", "reports", view{Data: struct {
 		Bars   []bar
 		Height int
 		Total  int
-	}{bars, max(len(bars)*32, 32), len(list)}})
+	}{bars, len(bars)*32 + 8, len(list)}})
 }
