@@ -622,3 +622,47 @@ func TestProductionRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAgentAnswersDuringOutage(t *testing.T) {
+	t.Parallel()
+	p := startPhone(t, "", nil)
+	p.login("a1")
+	call := p.srv.NewCall("09150000070")
+	call.SendDTMF("11")
+	agent := p.srv.WaitOriginated("PJSIP/101")
+	p.srv.DropWebSocket()
+	agent.Answer() // StasisStart is lost; the snapshot shows the leg Up
+	p.srv.Wait("reconnected", func() bool { return p.srv.Connects() >= 2 && p.srv.Registered("dargah") })
+	p.srv.Wait("bridged after reconnect", func() bool {
+		b := call.State().Bridge
+		return strings.HasPrefix(b, "call-") && b == agent.State().Bridge
+	})
+}
+
+func TestMaxWaitVoicemail(t *testing.T) {
+	t.Parallel()
+	clk := newClock(time.Now())
+	p := startPhone(t, "", clk.now)
+	first := p.srv.NewCall("09151111112")
+	first.SendDTMF("11")
+	eventually(t, "first queued", func() bool { return p.waiting("asphalt") == 1 })
+	second := p.srv.NewCall("09151111113")
+	second.SendDTMF("11")
+	p.srv.Wait("second hears position 2", func() bool { return played(second, "number:2") })
+	clk.advance(3 * time.Minute)
+	p.srv.Wait("max-wait offer", func() bool { return played(first, "max-wait-offer") })
+	first.SendDTMF("2") // leave a voicemail
+	p.srv.WaitRequest("channels.record", 1)
+	if first.State().Bridge != "" {
+		t.Fatalf("recording while still in bridge %s", first.State().Bridge)
+	}
+	first.SendDTMF("#")
+	p.srv.Wait("voicemail saved", func() bool { return played(first, "voicemail-saved") })
+	rc, err := p.h.Store.MessageGetByPortalID(context.Background(), "phone", "vm:"+first.ID())
+	if err != nil || rc.Decision.TrackingCode == "" {
+		t.Fatalf("voicemail receipt %+v %v", rc, err)
+	}
+	if p.waiting("asphalt") != 1 {
+		t.Fatal("the voicemail caller is still queued")
+	}
+}
