@@ -272,6 +272,9 @@ func TestBrowserConsoles(t *testing.T) {
 	if n := text(t, ctx, "open"); n != "۳" {
 		t.Errorf("wallboard open cases %q, want ۳", n)
 	}
+	if n := text(t, ctx, "agents-paused"); n != "۱" {
+		t.Errorf("wallboard paused agents %q, want ۱", n)
+	}
 	shot(t, ctx, "14-wallboard")
 	must(t, chromedp.Do(ctx, chromedp.Navigate(e.URL+"/console/reports")), "reports")
 	if n := eval(t, ctx, `String(document.querySelectorAll("#chart rect").length)`); n != "2" {

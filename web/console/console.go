@@ -30,6 +30,7 @@ import (
 
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/channels"
+	"github.com/dargah137/dargah/routing/acd"
 	"github.com/dargah137/dargah/web/console/users"
 )
 
@@ -110,10 +111,17 @@ type Deps struct {
 	// Intake takes walk-in visitors and letters from the agent desk as
 	// messages of the "walk-in" and "letters" portals; nil hides the desk.
 	Intake channels.Intake
+	// Agents is the ACD agent pool shown on the wallboard; optional.
+	Agents AgentLister
 	// Services names the service codes (routing rules); optional.
 	Services []channels.Service
 	Logger   *slog.Logger
 	Now      func() time.Time
+}
+
+// AgentLister is the part of routing/acd.AgentPool the wallboard reads.
+type AgentLister interface {
+	List(ctx context.Context) ([]acd.Agent, error)
 }
 
 // Console serves the staff pages.
@@ -122,6 +130,7 @@ type Console struct {
 	users    users.Store
 	cases    cases.Store
 	intake   channels.Intake
+	agents   AgentLister
 	services map[string]map[string]string
 	log      *slog.Logger
 	now      func() time.Time
@@ -140,7 +149,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 	if deps.Users == nil || deps.Cases == nil {
 		return nil, errors.New("console: Users and Cases are required")
 	}
-	c := &Console{cfg: cfg, users: deps.Users, cases: deps.Cases, intake: deps.Intake, log: deps.Logger, now: deps.Now,
+	c := &Console{cfg: cfg, users: deps.Users, cases: deps.Cases, intake: deps.Intake, agents: deps.Agents, log: deps.Logger, now: deps.Now,
 		services: map[string]map[string]string{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

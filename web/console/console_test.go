@@ -247,7 +247,7 @@ func TestConsole(t *testing.T) {
 			}
 			cancel()
 			resp.Body.Close()
-			if event != "stats" || !strings.Contains(data, `"open":3`) {
+			if event != "stats" || !strings.Contains(data, `"open":3`) || !strings.Contains(data, `"agents":{"available":1,"paused":1}`) {
 				t.Errorf("wallboard event %q %q, want stats with 3 open cases", event, data)
 			}
 			if code, body := agent.get("/console/reports"); code != http.StatusOK || !strings.Contains(body, "<svg") || !strings.Contains(body, "<rect") {

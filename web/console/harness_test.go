@@ -11,6 +11,7 @@ import (
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/internal/app/apptest"
+	"github.com/dargah137/dargah/routing/acd/mempool"
 	"github.com/dargah137/dargah/web/console"
 	"github.com/dargah137/dargah/web/console/users"
 	"github.com/dargah137/dargah/web/console/users/userpg"
@@ -65,8 +66,17 @@ func start(t *testing.T, rt apptest.Runtime) *env {
 		t.Fatal(err)
 	}
 	clk := &clock{t: time.Now()}
+	agents := mempool.New(clk.Now)
+	for _, id := range []string{"agent-101", "agent-102"} {
+		if _, err := agents.Login(ctx, id, map[string]int{"fa": 5}, "PJSIP/"+id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := agents.Pause(ctx, "agent-102", "ناهار"); err != nil {
+		t.Fatal(err)
+	}
 	c, err := console.New(console.Config{WallboardEvery: 50 * time.Millisecond, PasswordParams: cheap}, console.Deps{
-		Users: us, Cases: h.Store, Intake: h.App.Pipeline, Services: h.App.Router.Services(), Now: clk.Now,
+		Users: us, Cases: h.Store, Intake: h.App.Pipeline, Agents: agents, Services: h.App.Router.Services(), Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/routing/acd"
 	"github.com/dargah137/dargah/web/console/users"
 )
 
@@ -94,6 +95,11 @@ func TestTranslations(t *testing.T) {
 	for _, r := range users.Roles {
 		if _, ok := messages["role_"+string(r)]; !ok {
 			t.Errorf("role %s has no name", r)
+		}
+	}
+	for _, s := range acd.States {
+		if _, ok := messages["agent_"+string(s)]; !ok {
+			t.Errorf("agent state %s has no name", s)
 		}
 	}
 	for _, s := range append(openStatuses, cases.StatusClosed) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/workcal"
+	"github.com/dargah137/dargah/routing/acd"
 )
 
 // openStatuses are the statuses of cases still needing work.
@@ -22,6 +23,9 @@ type Stats struct {
 	Today     int            `json:"today"`
 	Escalated int            `json:"escalated"`
 	ByStatus  map[string]int `json:"by_status"`
+	// Agents counts ACD agents by presence state (empty without a pool).
+	Agents    map[string]int `json:"agents"`
+	AgentList []acd.Agent    `json:"-"`
 	At        time.Time      `json:"at"`
 }
 
@@ -39,7 +43,19 @@ func (c *Console) stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("today's cases: %w", err)
 	}
-	s := Stats{Open: len(open), Today: len(today), ByStatus: map[string]int{}, At: now}
+	s := Stats{Open: len(open), Today: len(today), ByStatus: map[string]int{}, Agents: map[string]int{}, At: now}
+	if c.agents != nil {
+		list, err := c.agents.List(ctx)
+		if err != nil {
+			return Stats{}, fmt.Errorf("agents: %w", err)
+		}
+		for _, a := range list {
+			a = a.Effective(now)
+			s.Agents[string(a.State)]++
+			s.AgentList = append(s.AgentList, a)
+		}
+		sort.Slice(s.AgentList, func(i, j int) bool { return s.AgentList[i].ID < s.AgentList[j].ID })
+	}
 	for _, k := range open {
 		s.ByStatus[string(k.Status)]++
 		if k.EscalationLevel > 0 {
@@ -54,6 +70,11 @@ type statusCount struct {
 	Count  int
 }
 
+type agentCount struct {
+	State acd.State
+	Count int
+}
+
 func (c *Console) wallboard(w http.ResponseWriter, r *http.Request, p *principal) {
 	s, err := c.stats(r.Context())
 	if err != nil {
@@ -65,10 +86,17 @@ func (c *Console) wallboard(w http.ResponseWriter, r *http.Request, p *principal
 	for _, st := range openStatuses {
 		rows = append(rows, statusCount{st, s.ByStatus[string(st)]})
 	}
+	var agents []agentCount
+	if c.agents != nil {
+		for _, st := range acd.States {
+			agents = append(agents, agentCount{st, s.Agents[string(st)]})
+		}
+	}
 	c.render(w, r, p, http.StatusOK, "wallboard", "wallboard", view{Data: struct {
-		Stats Stats
-		Rows  []statusCount
-	}{s, rows}})
+		Stats  Stats
+		Rows   []statusCount
+		Agents []agentCount
+	}{s, rows, agents}})
 }
 
 // wallboardEvents streams Stats as server-sent events ("stats") until the

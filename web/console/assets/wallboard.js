@@ -22,6 +22,10 @@
     for (var i = 0; i < rows.length; i++) {
       set(rows[i].id, (s.by_status || {})[rows[i].id.slice(7)]);
     }
+    var agents = document.querySelectorAll("[id^='agents-']");
+    for (var j = 0; j < agents.length; j++) {
+      set(agents[j].id, (s.agents || {})[agents[j].id.slice(7)]);
+    }
     box.setAttribute("data-updated", String(Date.now()));
   });
 })();
