@@ -666,3 +666,31 @@ func TestMaxWaitVoicemail(t *testing.T) {
 		t.Fatal("the voicemail caller is still queued")
 	}
 }
+
+// TestAdoptAfterCrash: a caller was queued by a Dargah that died (its
+// queue and language are on the channel); the next Dargah finds the
+// channel in the app and queues it again without replaying the IVR.
+func TestAdoptAfterCrash(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u := strings.Replace(srv.URL(), "http://", "ws://", 1) + "/ari/events?app=dargah&api_key=dargah:secret"
+	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: srv.HTTPClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := srv.NewCallFrom(aritest.Incoming{CallerNumber: "09150000080",
+		Vars: map[string]string{"DARGAH_QUEUE": "asphalt", "DARGAH_LANG": "fa", "DARGAH_PATH": "lang=fa/1/queue=asphalt"}})
+	ws.CloseNow() // the old Dargah dies
+	srv.Wait("app gone", func() bool { return !srv.Registered("dargah") })
+
+	p := startPhoneOn(t, srv, "", nil)
+	eventually(t, "adopted into the queue", func() bool { return p.waiting("asphalt") == 1 })
+	if played(call, "welcome") {
+		t.Fatal("the IVR was replayed to a queued caller")
+	}
+	p.login("a1")
+	agent := srv.WaitOriginated("PJSIP/101")
+	p.connect(call, agent)
+}

@@ -360,7 +360,8 @@ func (s *session) queueCall(ctx context.Context, q string, since time.Time) erro
 // maxWait carries out the caller's choice after the max wait; done is true
 // when the call's queue part is over.
 func (s *session) maxWait(ctx context.Context, choice string) (done bool, err error) {
-	if choice == "callback" && s.p.set.CallbackEndpoint == "" {
+	if choice == "callback" && (s.p.set.CallbackEndpoint == "" || digitsOnly(s.caller) == "") {
+		// No way to call back (no trunk configured, or a hidden number).
 		choice = "voicemail"
 	}
 	if choice == "voicemail" {
