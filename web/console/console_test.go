@@ -175,6 +175,36 @@ func TestConsole(t *testing.T) {
 				}
 			}
 
+			// The official of the case's own department may open it; the
+			// router's rules assign it (routing.yaml department per service).
+			if xss.Department == "" {
+				t.Fatalf("case %s has no department; the process should have assigned one", xss.TrackingCode)
+			}
+			addUser(t, e.Users, users.User{Username: "owner", Roles: []users.Role{users.RoleDepartment}, Department: xss.Department}, "owner-password-1")
+			owner := newClient(t, e.URL)
+			owner.signIn("owner", "owner-password-1")
+			if code, body := owner.get("/console/cases/" + xss.TrackingCode); code != http.StatusOK || !strings.Contains(body, `id="timeline"`) {
+				t.Errorf("official of %s opening its case: %d", xss.Department, code)
+			}
+			if code, body := owner.get("/console/inbox"); code != http.StatusOK || !strings.Contains(body, xss.TrackingCode) {
+				t.Errorf("own department inbox: %d", code)
+			}
+			// Inspection reads escalated cases only; this one is not.
+			addUser(t, e.Users, users.User{Username: "inspector", Roles: []users.Role{users.RoleInspection}}, "inspector-password")
+			insp := newClient(t, e.URL)
+			insp.signIn("inspector", "inspector-password")
+			if code, _ := insp.get("/console/cases/" + xss.TrackingCode); code != http.StatusForbidden {
+				t.Errorf("inspection opening a case that is not escalated: %d", code)
+			}
+			if code, body := insp.get("/console/inbox"); code != http.StatusOK || strings.Contains(body, xss.TrackingCode) {
+				t.Errorf("inspection inbox: %d", code)
+			}
+			for _, p := range []string{"/console/desk", "/console/admin/audit", "/console/wallboard"} {
+				if code, _ := insp.get(p); code != http.StatusForbidden {
+					t.Errorf("inspection GET %s: %d", p, code)
+				}
+			}
+
 			addUser(t, e.Users, users.User{Username: "sara", Name: "سارا", Roles: []users.Role{users.RoleAgent, users.RoleSupervisor}}, "agent-password-1")
 			agent := newClient(t, e.URL)
 			if code, _ := agent.signIn("sara", "agent-password-1"); code != http.StatusOK {
