@@ -367,7 +367,11 @@ func (e *Engine) fire(c *cases.Case, st *cases.State, now time.Time) (cases.Effe
 		eff.Events = append(eff.Events, cases.Event{Kind: evKind, Actor: "system", Data: map[string]string{
 			"level": strconv.Itoa(level), "level_name": plan.Level(level).Name, "recipients": strings.Join(names, "; "),
 			"due_at": c.DueAt.Format(time.RFC3339)}})
-		return eff, e.webhook(c, a, plan, level, kind, now, &eff)
+		if err := e.webhook(c, a, plan, level, kind, now, &eff); err != nil {
+			// One case's bad data must not stop every other deadline.
+			eff.Events = append(eff.Events, cases.Event{Kind: "webhook_failed", Actor: "system", Note: err.Error()})
+		}
+		return eff, nil
 	case st.TimerKind == cases.TimerFollowUp && c.Status == cases.StatusFollowUp:
 		c.DueAt = e.ladder.FollowUpDue(due).UTC()
 		if !c.DueAt.After(now) {
@@ -377,7 +381,10 @@ func (e *Engine) fire(c *cases.Case, st *cases.State, now time.Time) (cases.Effe
 			Data: map[string]string{"due_at": c.DueAt.Format(time.RFC3339)}})
 		return eff, nil
 	case st.TimerKind == cases.TimerFeedback && c.Status == cases.StatusVerified:
-		return eff, e.close(c, st, OutcomeNoFeedback, "system", "", now, &eff)
+		if err := e.close(c, st, OutcomeNoFeedback, "system", "", now, &eff); err != nil {
+			eff.Events = append(eff.Events, cases.Event{Kind: "webhook_failed", Actor: "system", Note: err.Error()})
+		}
+		return eff, nil
 	}
 	// A timer that does not match the state (should not happen): drop it.
 	c.DueAt, st.TimerKind = time.Time{}, ""
