@@ -50,6 +50,15 @@
 //	      open:
 //	        - {days: [sat, sun, mon, tue, wed], from: "07:00", to: "22:00"}
 //
+// Prompts are sound files under the sounds prefix, in the caller's language
+// (Asterisk picks the file by the playback's lang): welcome, language-menu,
+// the menu prompts and faq sounds named in config, invalid, enter-code,
+// code-invalid, code-unknown, status-intro, status-<case status> (e.g.
+// status-open), try-later, queue-position (followed by number:N),
+// max-wait-offer ("1 callback, 2 voicemail"), callback-ok, voicemail-intro,
+// voicemail-saved (followed by digits:<tracking code>) and closed. Tracking
+// codes are read back with "digits:NNN".
+//
 // Faults: when the event WebSocket comes back (a network cut or an Asterisk
 // restart) the portal lists channels and bridges again: calls whose channel
 // is gone end (abandoned, their agent released), callers still in the
