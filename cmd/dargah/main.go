@@ -5,6 +5,7 @@
 //	dargah validate  -config FILE    check a config without starting anything
 //	dargah deadletters [-config FILE] [-limit N]   list messages that kept failing
 //	dargah replay   [-config FILE] (-all | ID...)  put dead letters back on the stream
+//	dargah export   [-config FILE] -from 1405-01-01 -to 1405-06-31 [-gregorian] [-out FILE]  cases as CSV
 package main
 
 import (
@@ -46,6 +47,7 @@ commands:
   validate     check a config file without starting anything
   deadletters  list messages in the dead-letter place
   replay       put dead letters back on the stream (-all, or ids)
+` + exportUsage + `
 
 Run 'dargah <command> -h' for a command's flags.`
 
@@ -154,6 +156,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "replayed", id)
 		}
 		return nil
+	case "export": // stats: cmd/dargah/export.go
+		return runExport(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -258,12 +258,18 @@ func (a *App) Start(ctx context.Context) error {
 		a.stopPortals(ctx)
 		return err
 	}
+	runStats, err := a.startStats() // stats: API, gauges, archive
+	if err != nil {
+		a.stopPortals(ctx)
+		return err
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.runCancel = cancel
 	a.runDone = make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); runProcess(runCtx) }() // process: deadlines and outbox
+	go func() { defer wg.Done(); runStats(runCtx) }()   // stats: gauges, archive, purge
 	go func() {
 		defer wg.Done()
 		if err := a.Pipeline.Run(runCtx, a.cfg.Instance, a.cfg.Workers); err != nil {

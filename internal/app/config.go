@@ -35,6 +35,11 @@ type Config struct {
 	// SweepAfter is how old an undecided message must be before the sweeper
 	// republishes it (default 2m).
 	SweepAfter time.Duration `yaml:"sweep_after"`
+	// ArchiveRetention is how long after closing a case keeps its personal
+	// data (contact, description, location, attachments, message texts);
+	// then it is erased and only its classification stays for statistics
+	// (stats: internal/app/stats.go). Zero keeps everything.
+	ArchiveRetention time.Duration `yaml:"archive_retention"`
 
 	Storage StorageConfig `yaml:"storage"`
 	Stream  StreamConfig  `yaml:"stream"`
