@@ -286,4 +286,22 @@ func TestBrowserConsoles(t *testing.T) {
 		t.Errorf("English inbox dir %q", d)
 	}
 	shot(t, ctx, "16-inbox-en")
+	must(t, chromedp.Do(ctx, chromedp.Navigate(e.URL+"/console/?lang=fa")), "back to Persian")
+	signOut(t, ctx)
+
+	// The case's own department accepts and answers it in the browser.
+	addUser(t, e.Users, users.User{Username: "owner", Roles: []users.Role{users.RoleDepartment}, Department: k.Department}, "owner-password-1")
+	if st := signInAs(t, ctx, e.URL, "owner", "owner-password-1"); st != http.StatusOK {
+		t.Fatalf("owner sign-in: %d", st)
+	}
+	must(t, chromedp.Do(ctx, chromedp.Navigate(e.URL+"/console/cases/"+k.TrackingCode)), "owner case")
+	shot(t, ctx, "17-case-actions")
+	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("act-accept")))
+	must(t, err, "accept")
+	resp, err = chromedp.RunResponse(ctx, chromedp.SetValue(chromedp.ID("text"), "اکیپ آسفالت فردا اعزام می‌شود."), chromedp.Click(chromedp.ID("act-answer")))
+	must(t, err, "answer")
+	if resp.Status != http.StatusOK || !strings.Contains(text(t, ctx, "timeline"), "answered") {
+		t.Errorf("answer in the browser: %d", resp.Status)
+	}
+	shot(t, ctx, "18-case-answered")
 }

@@ -77,40 +77,63 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request, p *principal) {
 	c.render(w, r, p, http.StatusOK, "inbox", "inbox", v)
 }
 
-type caseData struct {
-	Case   cases.Case
-	Events []cases.Event
-}
-
-func (c *Console) caseView(w http.ResponseWriter, r *http.Request, p *principal) {
-	code := strings.ToUpper(strings.TrimSpace(r.PathValue("code")))
+// loadCase reads the case named in the path and checks the user may see
+// it; it answers the request itself when not.
+func (c *Console) loadCase(w http.ResponseWriter, r *http.Request, p *principal) (cases.Case, bool) {
+	code := strings.TrimSpace(r.PathValue("code"))
 	if !cases.ValidTrackingCode(code) {
 		c.fail(w, r, p, http.StatusNotFound, "not_found")
-		return
+		return cases.Case{}, false
 	}
 	k, err := c.cases.CaseGetByTracking(r.Context(), code)
 	if errors.Is(err, cases.ErrNotFound) {
 		c.fail(w, r, p, http.StatusNotFound, "not_found")
-		return
+		return k, false
 	}
 	if err != nil {
 		c.log.Error("console: get case", "err", err)
 		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
-		return
+		return k, false
 	}
 	if !canSeeCase(p.user, k) {
-		// The same answer for "not yours" whether or not it exists would
-		// hide existence, but staff need to know it is someone else's.
+		// Staff are told it is someone else's case (403), not that it does
+		// not exist: they may have the code from a citizen on the phone.
 		c.audit(r.Context(), r, p.user.Username, "case_denied", k.TrackingCode, "department="+k.Department)
 		c.fail(w, r, p, http.StatusForbidden, "forbidden")
+		return k, false
+	}
+	return k, true
+}
+
+type caseData struct {
+	Case    cases.Case
+	Events  []cases.Event
+	Actions []action
+}
+
+func (c *Console) caseView(w http.ResponseWriter, r *http.Request, p *principal) {
+	k, ok := c.loadCase(w, r, p)
+	if !ok {
 		return
 	}
+	c.audit(r.Context(), r, p.user.Username, "case_view", k.TrackingCode, "")
+	flash := ""
+	if d := r.URL.Query().Get("done"); d != "" {
+		flash = translate(c.lang(w, r), "saved")
+	}
+	c.showCase(w, r, p, k, http.StatusOK, "", flash)
+}
+
+func (c *Console) showCase(w http.ResponseWriter, r *http.Request, p *principal, k cases.Case, status int, msg, flash string) {
 	events, err := c.cases.CaseEvents(r.Context(), k.ID, false)
 	if err != nil {
 		c.log.Error("console: case events", "err", err)
 		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
 		return
 	}
-	c.audit(r.Context(), r, p.user.Username, "case_view", k.TrackingCode, "")
-	c.render(w, r, p, http.StatusOK, "case", "tracking", view{Data: caseData{Case: k, Events: events}})
+	var acts []action
+	if c.actions != nil {
+		acts = actionsFor(p.user, k)
+	}
+	c.render(w, r, p, status, "case", "tracking", view{Data: caseData{Case: k, Events: events, Actions: acts}, Error: msg, Flash: flash})
 }

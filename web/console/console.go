@@ -111,6 +111,9 @@ type Deps struct {
 	// Intake takes walk-in visitors and letters from the agent desk as
 	// messages of the "walk-in" and "letters" portals; nil hides the desk.
 	Intake channels.Intake
+	// Actions moves cases through the 137 process (a *process.Engine, the
+	// app's Process); nil shows cases read-only.
+	Actions CaseActions
 	// Agents is the ACD agent pool shown on the wallboard; optional.
 	Agents AgentLister
 	// Services names the service codes (routing rules); optional.
@@ -131,6 +134,7 @@ type Console struct {
 	cases    cases.Store
 	intake   channels.Intake
 	agents   AgentLister
+	actions  CaseActions
 	services map[string]map[string]string
 	log      *slog.Logger
 	now      func() time.Time
@@ -149,7 +153,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 	if deps.Users == nil || deps.Cases == nil {
 		return nil, errors.New("console: Users and Cases are required")
 	}
-	c := &Console{cfg: cfg, users: deps.Users, cases: deps.Cases, intake: deps.Intake, agents: deps.Agents, log: deps.Logger, now: deps.Now,
+	c := &Console{cfg: cfg, users: deps.Users, cases: deps.Cases, intake: deps.Intake, agents: deps.Agents, actions: deps.Actions, log: deps.Logger, now: deps.Now,
 		services: map[string]map[string]string{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -215,6 +219,7 @@ func (c *Console) routes() {
 	caseRoles := []users.Role{users.RoleAgent, users.RoleSupervisor, users.RoleDepartment, users.RoleFollowUp, users.RoleInspection}
 	m.HandleFunc("GET "+p+"/inbox", c.auth(caseRoles, c.inbox))
 	m.HandleFunc("GET "+p+"/cases/{code}", c.auth(caseRoles, c.caseView))
+	m.HandleFunc("POST "+p+"/cases/{code}/actions", c.auth(caseRoles, c.caseAction))
 
 	desk := []users.Role{users.RoleAgent, users.RoleSupervisor}
 	m.HandleFunc("GET "+p+"/desk", c.auth(desk, c.deskPage))

@@ -189,6 +189,31 @@ func TestConsole(t *testing.T) {
 			if code, body := owner.get("/console/inbox"); code != http.StatusOK || !strings.Contains(body, xss.TrackingCode) {
 				t.Errorf("own department inbox: %d", code)
 			}
+			// The official acts through the 137 process: the answer needs
+			// text; accept, then answer; another department cannot act.
+			casePath := "/console/cases/" + xss.TrackingCode
+			owner.get(casePath)
+			if code, body := owner.post(casePath+"/actions", url.Values{"action": {"answer"}, "text": {"  "}}); code != http.StatusUnprocessableEntity {
+				t.Errorf("answer without text: %d", code)
+			} else {
+				mustContain(t, body, "متن پاسخ را بنویسید")
+			}
+			if code, body := owner.post(casePath+"/actions", url.Values{"action": {"accept"}}); code != http.StatusOK || !strings.Contains(body, "ذخیره شد") {
+				t.Errorf("accept: %d", code)
+			}
+			if code, _ := owner.post(casePath+"/actions", url.Values{"action": {"answer"}, "text": {"چاله تا پایان هفته <b>ترمیم</b> می‌شود."}}); code != http.StatusOK {
+				t.Errorf("answer: %d", code)
+			}
+			if code, _ := owner.post(casePath+"/actions", url.Values{"action": {"answer"}, "text": {"دوباره"}}); code != http.StatusForbidden {
+				t.Errorf("answering an answered case: %d", code)
+			}
+			if code, _ := official.post(casePath+"/actions", url.Values{"action": {"accept"}, "csrf": {official.csrf}}); code != http.StatusForbidden {
+				t.Errorf("other department acting: %d", code)
+			}
+			if k, _ := e.H.Store.CaseGetByTracking(ctx, xss.TrackingCode); k.Status != "answered" || k.Answer != "چاله تا پایان هفته <b>ترمیم</b> می‌شود." {
+				t.Errorf("after the answer the case is %s with answer %q", k.Status, k.Answer)
+			}
+
 			// Inspection reads escalated cases only; this one is not.
 			addUser(t, e.Users, users.User{Username: "inspector", Roles: []users.Role{users.RoleInspection}}, "inspector-password")
 			insp := newClient(t, e.URL)
@@ -214,9 +239,15 @@ func TestConsole(t *testing.T) {
 			if code != http.StatusOK {
 				t.Fatalf("agent case view: %d", code)
 			}
-			mustContain(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;", xss.TrackingCode)
+			mustContain(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;", xss.TrackingCode, "&lt;b&gt;ترمیم&lt;/b&gt;", `id="act-verify"`)
 			if strings.Contains(body, "<script>alert(1)") {
 				t.Error("a citizen's <script> reached the page unescaped")
+			}
+			if code, _ := agent.post("/console/cases/"+xss.TrackingCode+"/actions", url.Values{"action": {"verify"}}); code != http.StatusOK {
+				t.Errorf("verify: %d", code)
+			}
+			if k, _ := e.H.Store.CaseGetByTracking(ctx, xss.TrackingCode); k.Status != "verified" {
+				t.Errorf("after verify the case is %s", k.Status)
 			}
 			if code, body := agent.get("/console/inbox"); code != http.StatusOK || !strings.Contains(body, xss.TrackingCode) {
 				t.Errorf("agent inbox: %d", code)
@@ -305,7 +336,8 @@ func TestConsole(t *testing.T) {
 				}
 			}
 			for _, want := range []string{"sign_in_failed:admin", "sign_in:admin", "user_create:admin", "csrf_rejected:admin",
-				"case_denied:roads-chief", "case_view:sara", "desk_submit:sara", "sign_out:sara", "forbidden:roads-chief"} {
+				"case_denied:roads-chief", "case_view:sara", "desk_submit:sara", "sign_out:sara", "forbidden:roads-chief",
+				"case_accept:owner", "case_answer:owner", "case_verify:sara", "case_action_denied:owner"} {
 				if !seen[want] {
 					t.Errorf("audit log lacks %s", want)
 				}

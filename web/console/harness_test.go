@@ -76,7 +76,7 @@ func start(t *testing.T, rt apptest.Runtime) *env {
 		t.Fatal(err)
 	}
 	c, err := console.New(console.Config{WallboardEvery: 50 * time.Millisecond, PasswordParams: cheap}, console.Deps{
-		Users: us, Cases: h.Store, Intake: h.App.Pipeline, Agents: agents, Services: h.App.Router.Services(), Now: clk.Now,
+		Users: us, Cases: h.Store, Intake: h.App.Pipeline, Agents: agents, Actions: h.App.Process, Services: h.App.Router.Services(), Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)

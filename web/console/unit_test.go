@@ -134,3 +134,35 @@ func FuzzNormalizePhone(f *testing.F) {
 		}
 	})
 }
+
+func TestActionsFor(t *testing.T) {
+	t.Parallel()
+	names := func(as []action) string {
+		var s []string
+		for _, a := range as {
+			s = append(s, a.Name)
+		}
+		return strings.Join(s, ",")
+	}
+	off := users.User{Roles: []users.Role{users.RoleDepartment}, Department: "roads"}
+	staff := users.User{Roles: []users.Role{users.RoleAgent}}
+	fu := users.User{Roles: []users.Role{users.RoleFollowUp}}
+	insp := users.User{Roles: []users.Role{users.RoleInspection}}
+	for _, tc := range []struct {
+		u    users.User
+		k    cases.Case
+		want string
+	}{
+		{off, cases.Case{Department: "roads", Status: cases.StatusAssigned}, "accept,answer"},
+		{off, cases.Case{Department: "water", Status: cases.StatusAssigned}, ""},
+		{off, cases.Case{Department: "roads", Status: cases.StatusAnswered}, ""},
+		{staff, cases.Case{Status: cases.StatusAnswered}, "verify"},
+		{staff, cases.Case{Status: cases.StatusAssigned}, ""},
+		{fu, cases.Case{Status: cases.StatusFollowUp}, "followup_return,followup_escalate,followup_close"},
+		{insp, cases.Case{Status: cases.StatusFollowUp, EscalationLevel: 2}, ""},
+	} {
+		if got := names(actionsFor(tc.u, tc.k)); got != tc.want {
+			t.Errorf("actionsFor(%v, %s/%s) = %q, want %q", tc.u.Roles, tc.k.Department, tc.k.Status, got, tc.want)
+		}
+	}
+}
