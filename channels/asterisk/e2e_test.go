@@ -694,3 +694,31 @@ func TestAdoptAfterCrash(t *testing.T) {
 	agent := srv.WaitOriginated("PJSIP/101")
 	p.connect(call, agent)
 }
+
+func TestCallbackNotAnswered(t *testing.T) {
+	t.Parallel()
+	clk := newClock(time.Now())
+	p := startPhone(t, "", clk.now)
+	call := p.srv.NewCall("09151111114")
+	call.SendDTMF("11")
+	eventually(t, "queued", func() bool { return p.waiting("asphalt") == 1 })
+	clk.advance(3 * time.Minute)
+	p.srv.Wait("max-wait offer", func() bool { return played(call, "max-wait-offer") })
+	call.SendDTMF("1")
+	p.srv.Wait("caller hung up", func() bool { return call.State().Gone })
+	p.login("a1")
+	agent := p.srv.WaitOriginated("PJSIP/101")
+	agent.Answer()
+	citizen := p.srv.WaitOriginated("PJSIP/09151111114@trunk")
+	citizen.NoAnswer()
+	p.srv.Wait("agent leg hung up", func() bool { return agent.State().Gone })
+	eventually(t, "agent free again", func() bool {
+		var a struct {
+			Agents []struct {
+				State string `json:"state"`
+			} `json:"agents"`
+		}
+		p.do("GET", "/api/v1/agents", nil, &a)
+		return len(a.Agents) == 1 && a.Agents[0].State == "available"
+	})
+}
