@@ -27,6 +27,7 @@ import (
 	"github.com/dargah137/dargah/gateway/sqlitestream"
 	"github.com/dargah137/dargah/internal/lease"
 	"github.com/dargah137/dargah/routing"
+	"github.com/dargah137/dargah/routing/acd"
 )
 
 // Options are what the caller injects besides the config.
@@ -244,6 +245,11 @@ func (a *App) Start(ctx context.Context) error {
 		a.mu.Lock()
 		a.started = append(a.started, p)
 		a.mu.Unlock()
+		if q, ok := p.Adapter.(queueMetrics); ok && q.Dispatcher() != nil {
+			if err := q.Dispatcher().Register(a.Registry); err != nil {
+				log.Warn("queue metrics not registered", "err", err)
+			}
+		}
 		log.Info("portal started")
 	}
 	a.repliers = map[string]channels.Replier{}
@@ -356,6 +362,12 @@ func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	fmt.Fprintf(w, "{\"status\":%q}\n", status)
+}
+
+// queueMetrics is implemented by portals that queue calls (asterisk): the
+// app registers their queue numbers on its Prometheus registry.
+type queueMetrics interface {
+	Dispatcher() *acd.Dispatcher
 }
 
 // guardedMux turns ServeMux's panic on a conflicting pattern into an error
