@@ -239,7 +239,13 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	ok, verr := false, error(nil)
 	if utf8.RuneCountInString(pw) <= users.MaxPassword {
+		select {
+		case c.hashSlots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
 		ok, verr = users.VerifyPassword(hash, pw)
+		<-c.hashSlots
 	}
 	if err != nil && !errors.Is(err, users.ErrNotFound) {
 		c.log.Error("console: sign in", "err", err)

@@ -300,7 +300,7 @@ func TestBrowserConsoles(t *testing.T) {
 	must(t, err, "accept")
 	resp, err = chromedp.RunResponse(ctx, chromedp.SetValue(chromedp.ID("text"), "اکیپ آسفالت فردا اعزام می‌شود."), chromedp.Click(chromedp.ID("act-answer")))
 	must(t, err, "answer")
-	if resp.Status != http.StatusOK || !strings.Contains(text(t, ctx, "timeline"), "answered") {
+	if resp.Status != http.StatusOK || !strings.Contains(text(t, ctx, "timeline"), "پاسخ واحد") {
 		t.Errorf("answer in the browser: %d", resp.Status)
 	}
 	shot(t, ctx, "18-case-answered")

@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -140,6 +141,9 @@ type Console struct {
 	now      func() time.Time
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
+	// hashSlots bounds concurrent argon2id work (64 MiB each): a flood of
+	// sign-in attempts queues instead of exhausting memory.
+	hashSlots chan struct{}
 	// dummyHash is verified against when a username does not exist, so
 	// timing does not tell which usernames are real.
 	dummyHash string
@@ -161,6 +165,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 	for _, s := range deps.Services {
 		c.services[s.Code] = s.Name
 	}

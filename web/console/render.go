@@ -45,6 +45,14 @@ func (v view) Role(r users.Role) string { return v.T("role_" + string(r)) }
 // Status names a case status.
 func (v view) Status(s cases.Status) string { return v.T("status_" + string(s)) }
 
+// Event names a timeline event kind; a kind without a name shows as is.
+func (v view) Event(kind string) string {
+	if _, ok := messages["ev_"+kind]; ok {
+		return v.T("ev_" + kind)
+	}
+	return kind
+}
+
 // Service names a service code in the reader's language, or the code.
 func (v view) Service(code string) string {
 	if n := v.c.services[code]; n != nil {

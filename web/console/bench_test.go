@@ -1,0 +1,42 @@
+package console
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/web/console/users"
+)
+
+// BenchmarkRenderCase renders a case page with a 20-event timeline: the
+// template cost of the page officials open most.
+func BenchmarkRenderCase(b *testing.B) {
+	pages, err := parsePages()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &Console{cfg: Config{Prefix: "/console"}, pages: pages, now: time.Now, services: map[string]map[string]string{}}
+	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	k := cases.Case{TrackingCode: "1234567890", Status: cases.StatusAssigned, ServiceCode: "asphalt", Department: "civil_works",
+		Contact: gateway.Contact{Name: "شهروند", Phone: "+989121234567"}, Description: strings.Repeat("چاله در خیابان <b> ", 20), OpenedAt: at}
+	var evs []cases.Event
+	for i := range 20 {
+		evs = append(evs, cases.Event{At: at.Add(time.Duration(i) * time.Minute), Kind: "assigned", Actor: "system", Note: "یادداشت", Public: i%2 == 0})
+	}
+	p := &principal{user: users.User{Username: "u", Roles: []users.Role{users.RoleDepartment}, Department: "civil_works"}, session: users.Session{CSRF: "t"}}
+	d := caseData{Case: k, Events: evs, Actions: actionsFor(p.user, k)}
+	r := httptest.NewRequest("GET", "/console/cases/1234567890", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		c.render(w, r, p, 200, "case", "tracking", view{Data: d})
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+		_, _ = io.Discard.Write(w.Body.Bytes())
+	}
+}
