@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dargah137/dargah/cases"
+	_ "github.com/dargah137/dargah/channels/desk"
 	"github.com/dargah137/dargah/internal/app/apptest"
 )
 
