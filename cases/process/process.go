@@ -62,6 +62,10 @@ type Config struct {
 	// recorded as delivered without being sent (the citizen still sees the
 	// timeline on a status lookup).
 	Notify func(ctx context.Context, portal string, n channels.Notice) error
+	// Email sends a plain-text email (officials' notices of assignment,
+	// escalation and reminder, rendered by officeauto.RenderNotice in
+	// Persian). Nil: no email rows are written at all.
+	Email func(ctx context.Context, to, subject, body string) error
 	// Secret looks up webhook secrets by variable name; default os.LookupEnv.
 	Secret func(name string) (string, bool)
 	Now    func() time.Time
@@ -171,7 +175,48 @@ func (e *Engine) assignTo(c *cases.Case, st *cases.State, a org.Assignment, now 
 	eff.Events = append(eff.Events, cases.Event{Kind: "assigned", Actor: actor, Public: true, Data: map[string]string{
 		"department": a.Department.Code, "district": a.District.Code, "office": a.Office.Name,
 		"level": "0", "level_name": plan.Level(0).Name, "due_at": c.DueAt.Format(time.RFC3339)}})
+	if err := e.emails(c, a, plan, 0, officeauto.KindAssigned, eff); err != nil {
+		return err
+	}
 	return e.webhook(c, a, plan, 0, officeauto.KindAssigned, now, eff)
+}
+
+// emailBody is an email outbox row's body.
+type emailBody struct {
+	Subject string `json:"subject"`
+	Body    string `json:"body"`
+}
+
+// emails adds an email row for every recipient of level that takes email.
+func (e *Engine) emails(c *cases.Case, a org.Assignment, plan escalation.Plan, level int, kind officeauto.Kind, eff *cases.Effects) error {
+	if e.cfg.Email == nil {
+		return nil
+	}
+	targets, err := plan.Targets(e.org, a, level)
+	if err != nil {
+		return err
+	}
+	summary := c.Description
+	if r := []rune(summary); len(r) > 500 {
+		summary = string(r[:500]) + "…"
+	}
+	for _, t := range targets {
+		if !slices.Contains(t.Notify, escalation.MediumEmail) || t.Contact.Email == "" {
+			continue
+		}
+		n := officeauto.RenderNotice("fa", officeauto.NoticeData{Kind: kind, TrackingCode: c.TrackingCode,
+			Department: a.Department.Name.Get("fa"), Recipient: t.Contact.Name, Level: level, DueAt: c.DueAt, Summary: summary})
+		body, err := json.Marshal(emailBody{Subject: n.Subject, Body: n.Body})
+		if err != nil {
+			return err
+		}
+		id, err := officeauto.NewEventID()
+		if err != nil {
+			return err
+		}
+		eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: id, Channel: cases.OutboxEmail, Kind: string(kind), Target: t.Contact.Email, Body: body})
+	}
+	return nil
 }
 
 // webhook adds an office automation row when the level notifies by
@@ -367,6 +412,9 @@ func (e *Engine) fire(c *cases.Case, st *cases.State, now time.Time) (cases.Effe
 		eff.Events = append(eff.Events, cases.Event{Kind: evKind, Actor: "system", Data: map[string]string{
 			"level": strconv.Itoa(level), "level_name": plan.Level(level).Name, "recipients": strings.Join(names, "; "),
 			"due_at": c.DueAt.Format(time.RFC3339)}})
+		if err := e.emails(c, a, plan, level, kind, &eff); err != nil {
+			eff.Events = append(eff.Events, cases.Event{Kind: "email_failed", Actor: "system", Note: err.Error()})
+		}
 		if err := e.webhook(c, a, plan, level, kind, now, &eff); err != nil {
 			// One case's bad data must not stop every other deadline.
 			eff.Events = append(eff.Events, cases.Event{Kind: "webhook_failed", Actor: "system", Note: err.Error()})
@@ -456,6 +504,17 @@ func (e *Engine) deliverOne(ctx context.Context, o cases.Outbox) {
 		default:
 			settle(cases.OutboxPending, o.Attempts+1, now.Add(res.RetryAfter), errString(res.Err))
 		}
+	case cases.OutboxEmail:
+		var m emailBody
+		if err := json.Unmarshal(o.Body, &m); err != nil {
+			settle(cases.OutboxDead, o.Attempts+1, now, "decode email: "+err.Error())
+			return
+		}
+		if e.cfg.Email == nil {
+			settle(cases.OutboxDead, o.Attempts, now, "no email sender configured")
+			return
+		}
+		e.retryable(settle, o, now, e.cfg.Email(ctx, o.Target, m.Subject, m.Body))
 	case cases.OutboxNotice:
 		var n channels.Notice
 		if err := json.Unmarshal(o.Body, &n); err != nil {
@@ -467,18 +526,26 @@ func (e *Engine) deliverOne(ctx context.Context, o cases.Outbox) {
 			return
 		}
 		err := e.cfg.Notify(ctx, o.Target, n)
-		switch {
-		case err == nil:
-			settle(cases.OutboxDone, o.Attempts+1, now, "")
-		case errors.Is(err, ErrNoNotifier):
+		if errors.Is(err, ErrNoNotifier) {
 			settle(cases.OutboxDone, o.Attempts+1, now, err.Error())
-		case o.Attempts+1 >= e.sender.MaxAttempts():
-			settle(cases.OutboxDead, o.Attempts+1, now, err.Error())
-		default:
-			settle(cases.OutboxPending, o.Attempts+1, now.Add(e.sender.NextAttempt(o.Attempts+1)), err.Error())
+			return
 		}
+		e.retryable(settle, o, now, err)
 	default:
 		settle(cases.OutboxDead, o.Attempts, now, "unknown channel "+o.Channel)
+	}
+}
+
+// retryable settles an attempt whose failures are worth retrying, with
+// the webhook sender's backoff and attempt limit.
+func (e *Engine) retryable(settle func(string, int, time.Time, string), o cases.Outbox, now time.Time, err error) {
+	switch {
+	case err == nil:
+		settle(cases.OutboxDone, o.Attempts+1, now, "")
+	case o.Attempts+1 >= e.sender.MaxAttempts():
+		settle(cases.OutboxDead, o.Attempts+1, now, err.Error())
+	default:
+		settle(cases.OutboxPending, o.Attempts+1, now.Add(e.sender.NextAttempt(o.Attempts+1)), err.Error())
 	}
 }
 

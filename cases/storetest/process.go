@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,7 @@ func processTests() []Test {
 		{"ProcessFollowUpEscalateClose", testProcessFollowUpEscalateClose},
 		{"ProcessOutboxWebhooks", testProcessOutboxWebhooks},
 		{"ProcessOutboxNotices", testProcessOutboxNotices},
+		{"ProcessEmail", testProcessEmail},
 	}
 }
 
@@ -729,5 +731,55 @@ func testProcessOutboxNotices(t *testing.T, e *Env) {
 	}
 	if p := outbox(t, e, ps, cases.OutboxPending); len(p) != 1 || p[0].Channel != cases.OutboxWebhook {
 		t.Fatalf("pending after delivery: %v", outboxKinds(p))
+	}
+}
+
+func testProcessEmail(t *testing.T, e *Env) {
+	type mail struct{ to, subject, body string }
+	var mu sync.Mutex
+	var got []mail
+	failures := 1
+	eng, ps := e.Engine(t, func(c *process.Config) {
+		c.Email = func(_ context.Context, to, subject, body string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if failures > 0 {
+				failures--
+				return errors.New("smtp: 451 try later")
+			}
+			got = append(got, mail{to, subject, body})
+			return nil
+		}
+	})
+	_, c := e.OpenCase(t, Lighting(e.Clock.Now()))
+	c, _ = state(t, e, ps, c.TrackingCode)
+	e.Clock.Advance(c.DueAt.Sub(e.Clock.Now()))
+	if n, _ := eng.Fire(e.Ctx); n != 1 {
+		t.Fatal("deadline did not fire")
+	}
+	c, _ = state(t, e, ps, c.TrackingCode)
+	e.Clock.Advance(c.DueAt.Sub(e.Clock.Now()))
+	if n, _ := eng.Fire(e.Ctx); n != 1 {
+		t.Fatal("deadline did not fire")
+	}
+	for range 3 {
+		if _, err := eng.Deliver(e.Ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(time.Hour)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var to []string
+	for _, m := range got {
+		to = append(to, m.to)
+		if !strings.Contains(m.body, c.TrackingCode) || m.subject == "" {
+			t.Fatalf("mail %+v", m)
+		}
+	}
+	slices.Sort(to)
+	want := []string{"civil.manager@mashhad.example", "inspection@mashhad.example", "lighting.deputy@mashhad.example", "lighting.head@mashhad.example"}
+	if !slices.Equal(to, want) {
+		t.Fatalf("emails to %v, want %v", to, want)
 	}
 }

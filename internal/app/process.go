@@ -3,7 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/smtp"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dargah137/dargah/cases"
@@ -75,8 +80,12 @@ func (a *App) startProcess(ctx context.Context) (func(context.Context), error) {
 			return nil, fmt.Errorf("process: DARGAH_PROCESS_TICK %q: want a positive duration", s)
 		}
 	}
+	var email func(ctx context.Context, to, subject, body string) error
+	if addr := os.Getenv("DARGAH_SMTP_ADDR"); addr != "" {
+		email = smtpSender(addr, os.Getenv("DARGAH_SMTP_FROM"))
+	}
 	eng, err := process.New(process.Config{
-		Store: ps, Org: o, Ladder: l, Now: a.now, Tick: tick,
+		Store: ps, Org: o, Ladder: l, Now: a.now, Tick: tick, Email: email,
 		Logger: a.log.With("component", "process"),
 		Notify: func(ctx context.Context, portal string, n channels.Notice) error {
 			nf, ok := notifiers[portal]
@@ -102,4 +111,51 @@ func (a *App) startProcess(ctx context.Context) (func(context.Context), error) {
 		return nil, fmt.Errorf("process api: %w", mux.err)
 	}
 	return eng.Run, nil
+}
+
+// smtpSender sends officials' notices through a relay (DARGAH_SMTP_ADDR,
+// host:port, no authentication: a relay on the city's network) from
+// DARGAH_SMTP_FROM (default dargah@localhost).
+func smtpSender(addr, from string) func(ctx context.Context, to, subject, body string) error {
+	if from == "" {
+		from = "dargah@localhost"
+	}
+	return func(ctx context.Context, to, subject, body string) error {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return fmt.Errorf("smtp %s: %w", addr, err)
+		}
+		defer conn.Close()
+		if d, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(d)
+		}
+		host, _, _ := net.SplitHostPort(addr)
+		c, err := smtp.NewClient(conn, host)
+		if err != nil {
+			return fmt.Errorf("smtp %s: %w", addr, err)
+		}
+		defer c.Close()
+		if err := c.Mail(from); err != nil {
+			return fmt.Errorf("smtp MAIL FROM: %w", err)
+		}
+		if err := c.Rcpt(to); err != nil {
+			return fmt.Errorf("smtp RCPT TO %s: %w", to, err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			return fmt.Errorf("smtp DATA: %w", err)
+		}
+		msg := "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + mime.QEncoding.Encode("utf-8", subject) +
+			"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nDate: " +
+			time.Now().UTC().Format(time.RFC1123Z) + "\r\n\r\n" + strings.ReplaceAll(body, "\n", "\r\n") + "\r\n"
+		if _, err := io.WriteString(w, msg); err != nil {
+			return fmt.Errorf("smtp write: %w", err)
+		}
+		if err := w.Close(); err != nil {
+			return fmt.Errorf("smtp end of data: %w", err)
+		}
+		return c.Quit()
+	}
 }
