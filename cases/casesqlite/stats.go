@@ -9,38 +9,36 @@ import (
 	"github.com/dargah137/dargah/cases"
 )
 
-// statsCaseAggs are the per-group figures of qStatsCases; ?1 and ?2 are
-// the range, ?3 now (a deadline passed without a result is late) and ?4
-// the result promise, all in nanoseconds.
-const statsCaseAggs = `count(*), count(stats_result_at),
-	count(CASE WHEN stats_result_at <= opened_at + ?4 THEN 1 END),
-	coalesce(sum((stats_result_at - opened_at) / 1e9), 0.0),
-	count(CASE WHEN rating > 0 THEN 1 END),
-	coalesce(sum(CASE WHEN rating > 0 THEN rating END), 0),
-	count(CASE WHEN stats_due_at IS NOT NULL AND (stats_result_at IS NOT NULL OR stats_due_at < ?3) THEN 1 END),
-	count(CASE WHEN stats_result_at <= stats_due_at THEN 1 END)`
+// qStatsCases reads the cases opened in [?1, ?2) once, grouped by every
+// breakdown key together (g), and sums those groups per breakdown; SQLite
+// has no GROUPING SETS. ?3 is now (a deadline passed without a result is
+// late), ?4 the result promise, both in nanoseconds.
+const qStatsCases = `WITH g AS MATERIALIZED (
+	SELECT portal, service_code, district, department, max(escalation_level, stats_max_level) AS lvl,
+		count(*) AS n, count(stats_result_at) AS wr,
+		count(CASE WHEN stats_result_at <= opened_at + ?4 THEN 1 END) AS w,
+		coalesce(sum((stats_result_at - opened_at) / 1e9), 0.0) AS secs,
+		count(CASE WHEN rating > 0 THEN 1 END) AS rated,
+		coalesce(sum(CASE WHEN rating > 0 THEN rating END), 0) AS rs,
+		count(CASE WHEN stats_due_at IS NOT NULL AND (stats_result_at IS NOT NULL OR stats_due_at < ?3) THEN 1 END) AS due,
+		count(CASE WHEN stats_result_at <= stats_due_at THEN 1 END) AS ontime
+	FROM cases WHERE opened_at >= ?1 AND opened_at < ?2
+	GROUP BY portal, service_code, district, department, lvl)
+SELECT '', '', ` + statsSums + ` FROM g HAVING count(*) > 0
+UNION ALL SELECT 'portal', portal, ` + statsSums + ` FROM g GROUP BY portal
+UNION ALL SELECT 'service', service_code, ` + statsSums + ` FROM g GROUP BY service_code
+UNION ALL SELECT 'district', district, ` + statsSums + ` FROM g GROUP BY district
+UNION ALL SELECT 'department', department, ` + statsSums + ` FROM g GROUP BY department
+UNION ALL SELECT 'level', CAST(lvl AS TEXT), ` + statsSums + ` FROM g GROUP BY lvl`
 
-const statsCaseRange = ` FROM cases WHERE opened_at >= ?1 AND opened_at < ?2`
+const statsSums = `sum(n), sum(wr), sum(w), sum(secs), sum(rated), sum(rs), sum(due), sum(ontime)`
 
-// qStatsCases is the total and each breakdown; SQLite has no GROUPING
-// SETS, so it is one grouped query per breakdown, each on the opened_at
-// range of the cases_opened index.
-const qStatsCases = `SELECT '', '', ` + statsCaseAggs + statsCaseRange + `
-UNION ALL SELECT 'portal', portal, ` + statsCaseAggs + statsCaseRange + ` GROUP BY portal
-UNION ALL SELECT 'service', service_code, ` + statsCaseAggs + statsCaseRange + ` GROUP BY service_code
-UNION ALL SELECT 'district', district, ` + statsCaseAggs + statsCaseRange + ` GROUP BY district
-UNION ALL SELECT 'department', department, ` + statsCaseAggs + statsCaseRange + ` GROUP BY department
-UNION ALL SELECT 'level', CAST(max(escalation_level, stats_max_level) AS TEXT), ` + statsCaseAggs + statsCaseRange +
-	` GROUP BY max(escalation_level, stats_max_level)`
-
-// qStatsMessages counts decided messages accepted in [?1, ?2), in total
-// and per portal, on the messages_stats index.
-const qStatsMessages = `SELECT 0, '', count(*), count(CASE WHEN outcome = 'resolved' THEN 1 END)
-	FROM messages WHERE decided_at IS NOT NULL AND accepted_at >= ?1 AND accepted_at < ?2
-UNION ALL SELECT 1, portal, count(*), count(CASE WHEN outcome = 'resolved' THEN 1 END)
+// qStatsMessages counts decided messages accepted in [?1, ?2) per portal
+// in one scan; the total is their sum.
+const qStatsMessages = `SELECT portal, count(*), count(CASE WHEN outcome = 'resolved' THEN 1 END)
 	FROM messages WHERE decided_at IS NOT NULL AND accepted_at >= ?1 AND accepted_at < ?2 GROUP BY portal`
 
-// Stats computes the figures over [from, to) in grouped queries, inside
+// Stats computes the figures over [from, to) in two grouped queries, inside
 // one read transaction so cases and messages are one snapshot.
 func (s *Store) Stats(ctx context.Context, from, to time.Time) (cases.Stats, error) {
 	st := cases.Stats{From: from, To: to}
@@ -75,18 +73,20 @@ func (s *Store) Stats(ctx context.Context, from, to time.Time) (cases.Stats, err
 			return err
 		}
 		defer rows.Close()
+		var decided, resolved int64
 		for rows.Next() {
-			var byPortal bool
 			var portal string
-			var decided, resolved int64
-			if err := rows.Scan(&byPortal, &portal, &decided, &resolved); err != nil {
+			var d, r int64
+			if err := rows.Scan(&portal, &d, &r); err != nil {
 				return err
 			}
-			acc.AddMessages(byPortal, portal, decided, resolved)
+			acc.AddMessages(true, portal, d, r)
+			decided, resolved = decided+d, resolved+r
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		acc.AddMessages(false, "", decided, resolved)
 		acc.Fill(&st)
 		return nil
 	}()

@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkStatsYear times Stats over a year of 100,000 cases and 250,000
-// messages in the embedded store, which reads them live (no rollups):
+// messages in the embedded store, which reads them live (no rollups; ~0.75 s here):
 //
 //	go test -run '^$' -bench StatsYear ./cases/casesqlite
 func BenchmarkStatsYear(b *testing.B) {
