@@ -288,6 +288,9 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	} else if n > 0 {
 		c.log.Debug("console: swept sessions", "n", n)
 	}
+	if _, err := c.users.ThrottleSweep(ctx, now.Add(-c.cfg.Lockout)); err != nil {
+		c.log.Warn("console: sweep throttle", "err", err)
+	}
 	c.audit(ctx, r, u.Username, "sign_in", u.Username, "")
 	http.SetCookie(w, c.cookie(r, preCookie, "", -1))
 	http.SetCookie(w, c.cookie(r, sessionCookie, id, 0))

@@ -8,9 +8,17 @@
 // Every request is authorized on the server by role and, for officials, by
 // department; every action is audited.
 //
-// Wiring (internal/app):
+// Pages: /console/sign-in, / (home by role), /inbox, /cases/{code} (with
+// the actions the user's role allows), /desk (walk-in visitors and letters
+// become messages of the "walk-in" and "letters" portals), /wallboard (live
+// over server-sent events), /reports (inline SVG), /admin/users and
+// /admin/audit.
 //
-//	c, err := console.New(console.Config{}, console.Deps{Users: us, Cases: a.Store, Intake: a.Pipeline})
+// Wiring (internal/app), with the users store in the case store's database:
+//
+//	us, _ := userdb.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, cfg.Storage.Path)
+//	_ = us.Migrate(ctx)
+//	c, _ := console.New(cfg.Console, console.Deps{Users: us, Cases: a.Store, Intake: a.Pipeline, Actions: a.Process})
 //	c.Mount(mux) // serves /console/
 package console
 

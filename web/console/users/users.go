@@ -188,6 +188,9 @@ type Store interface {
 	// ThrottleCount returns key's failures within window of at.
 	ThrottleCount(ctx context.Context, key string, at time.Time, window time.Duration) (int, error)
 	ThrottleClear(ctx context.Context, key string) error
+	// ThrottleSweep deletes counters whose first failure is before t, so
+	// guesses at made-up usernames do not pile up; it returns how many.
+	ThrottleSweep(ctx context.Context, before time.Time) (int, error)
 
 	AuditAppend(ctx context.Context, e Entry) error
 	AuditList(ctx context.Context, f AuditFilter) ([]Entry, error)

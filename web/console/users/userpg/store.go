@@ -285,6 +285,15 @@ func (s *Store) ThrottleClear(ctx context.Context, key string) error {
 	return nil
 }
 
+// ThrottleSweep deletes counters older than before.
+func (s *Store) ThrottleSweep(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM console_throttle WHERE first_at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("userpg: sweep throttle: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // AuditAppend appends one entry.
 func (s *Store) AuditAppend(ctx context.Context, e users.Entry) error {
 	if _, err := s.pool.Exec(ctx, `INSERT INTO console_audit (at, actor, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)`,

@@ -296,6 +296,16 @@ func (s *Store) ThrottleClear(ctx context.Context, key string) error {
 	return nil
 }
 
+// ThrottleSweep deletes counters older than before.
+func (s *Store) ThrottleSweep(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM console_throttle WHERE first_at < ?`, us(before))
+	if err != nil {
+		return 0, fmt.Errorf("usersqlite: sweep throttle: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // AuditAppend appends one entry.
 func (s *Store) AuditAppend(ctx context.Context, e users.Entry) error {
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO console_audit (at, actor, action, target, ip, detail) VALUES (?, ?, ?, ?, ?, ?)`,

@@ -160,6 +160,15 @@ func Run(t *testing.T, open Open) {
 		if n, _ := s.ThrottleCount(ctx, "u:reza", t0.Add(20*time.Minute), w); n != 0 {
 			t.Errorf("count after clear = %d", n)
 		}
+		if _, err := s.ThrottleHit(ctx, "user:old", t0, w); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.ThrottleSweep(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
+			t.Errorf("sweep = %d, %v; want the one counter older than t0+1m", n, err)
+		}
+		if n, _ := s.ThrottleHit(ctx, "u:reza", t0.Add(21*time.Minute), w); n != 1 {
+			t.Errorf("cleared key hit = %d", n)
+		}
 		// Concurrent failures are each counted: a guesser cannot race past the limit.
 		var wg sync.WaitGroup
 		for range 8 {
