@@ -63,12 +63,12 @@ type App struct {
 
 // Build opens storage and the stream and decodes every portal, without
 // starting anything. On error everything opened so far is closed.
-func Build(ctx context.Context, cfg Config, opts Options) (a *App, err error) {
+func Build(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	cfg, err = cfg.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
-	a = &App{cfg: cfg, log: opts.Logger, now: opts.Now, mux: http.NewServeMux(), Registry: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: opts.Logger, now: opts.Now, mux: http.NewServeMux(), Registry: prometheus.NewRegistry()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
