@@ -18,7 +18,8 @@
 //
 //	us, _ := userdb.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, cfg.Storage.Path)
 //	_ = us.Migrate(ctx)
-//	c, _ := console.New(cfg.Console, console.Deps{Users: us, Cases: a.Store, Intake: a.Pipeline, Actions: a.Process})
+//	c, _ := console.New(cfg.Console, console.Deps{Users: us, Cases: a.Store, Intake: a.Pipeline,
+//		Actions: a.Process}) // Actions: only when a.Process != nil (a nil pointer is not a nil interface)
 //	c.Mount(mux) // serves /console/
 package console
 

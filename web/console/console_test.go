@@ -421,3 +421,73 @@ func TestLockoutAndExpiry(t *testing.T) {
 		t.Error("Arabic sign-in page is not RTL Arabic")
 	}
 }
+
+// TestSessionCookieAndRevocation: the session cookie's attributes, and
+// an admin disabling a user or resetting a password signs that user out
+// everywhere at once.
+func TestSessionCookieAndRevocation(t *testing.T) {
+	t.Parallel()
+	e := start(t, apptest.Embedded)
+	addUser(t, e.Users, users.User{Username: "mina", Roles: []users.Role{users.RoleAgent}}, "mina-password-1")
+
+	c := newClient(t, e.URL)
+	c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.get("/console/sign-in")
+	form := url.Values{"username": {"mina"}, "password": {"mina-password-1"}, "csrf": {c.csrf}}
+	req, _ := http.NewRequest(http.MethodPost, e.URL+"/console/sign-in", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "dargah_console" {
+			session = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || session == nil {
+		t.Fatalf("sign-in: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	if !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Path != "/console" || session.Secure || len(session.Value) != 43 {
+		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Lax, Path=/console, 256-bit value, not Secure on plain HTTP", session)
+	}
+	if h := resp.Header.Get("Location"); h != "/console/" {
+		t.Errorf("redirect to %q", h)
+	}
+	// The store keeps only the id's hash: the cookie value is not a key.
+	if _, err := e.Users.SessionGet(context.Background(), session.Value); err == nil {
+		t.Error("session found by the raw cookie value")
+	}
+	c.hc.CheckRedirect = nil
+	if code, body := c.get("/console/inbox"); code != http.StatusOK || strings.Contains(body, `id="signin"`) {
+		t.Fatalf("mina's inbox: %d", code)
+	}
+
+	admin := newClient(t, e.URL)
+	admin.signIn("admin", adminPassword)
+	admin.get("/console/admin/users/mina")
+	if code, _ := admin.post("/console/admin/users/mina", url.Values{"roles": {"agent"}, "password": {"a-new-password-2"}}); code != http.StatusOK {
+		t.Fatalf("reset password: %d", code)
+	}
+	if _, body := c.get("/console/inbox"); !strings.Contains(body, `id="signin"`) {
+		t.Error("mina's session outlived a password reset")
+	}
+	if code, _ := c.signIn("mina", "mina-password-1"); code != http.StatusUnauthorized {
+		t.Errorf("old password after reset: %d", code)
+	}
+	if code, _ := c.signIn("mina", "a-new-password-2"); code != http.StatusOK {
+		t.Fatalf("new password: %d", code)
+	}
+	admin.get("/console/admin/users/mina")
+	if code, _ := admin.post("/console/admin/users/mina", url.Values{"roles": {"agent"}, "disabled": {"on"}}); code != http.StatusOK {
+		t.Fatalf("disable: %d", code)
+	}
+	if _, body := c.get("/console/inbox"); !strings.Contains(body, `id="signin"`) {
+		t.Error("a disabled user's session still works")
+	}
+	if code, _ := c.signIn("mina", "a-new-password-2"); code != http.StatusUnauthorized {
+		t.Errorf("disabled user signing in: %d", code)
+	}
+}

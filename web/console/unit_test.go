@@ -1,6 +1,7 @@
 package console
 
 import (
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -163,6 +164,45 @@ func TestActionsFor(t *testing.T) {
 	} {
 		if got := names(actionsFor(tc.u, tc.k)); got != tc.want {
 			t.Errorf("actionsFor(%v, %s/%s) = %q, want %q", tc.u.Roles, tc.k.Department, tc.k.Status, got, tc.want)
+		}
+	}
+}
+
+func TestCookieSecure(t *testing.T) {
+	t.Parallel()
+	plain := &Console{cfg: Config{Prefix: "/console"}}
+	forced := &Console{cfg: Config{Prefix: "/console", SecureCookies: true}}
+	http := httptest.NewRequest("GET", "http://dargah.example/console/", nil)
+	https := httptest.NewRequest("GET", "https://dargah.example/console/", nil)
+	if plain.cookie(http, "a", "v", 0).Secure || !plain.cookie(https, "a", "v", 0).Secure || !forced.cookie(http, "a", "v", 0).Secure {
+		t.Error("Secure must be set on TLS requests and when configured, and only then")
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	t.Parallel()
+	c := &Console{cfg: Config{Prefix: "/console", Origins: []string{"https://137.mashhad.ir"}}}
+	for _, tc := range []struct {
+		origin, referer string
+		want            bool
+	}{
+		{"http://dargah.example", "", true},
+		{"https://137.mashhad.ir", "", true},
+		{"https://evil.example", "", false},
+		{"null", "", false},
+		{"", "http://dargah.example/console/desk", true},
+		{"", "https://evil.example/x", false},
+		{"", "", true}, // not a browser form; the token still decides
+	} {
+		r := httptest.NewRequest("POST", "http://dargah.example/console/desk", nil)
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		if tc.referer != "" {
+			r.Header.Set("Referer", tc.referer)
+		}
+		if got := c.sameOrigin(r); got != tc.want {
+			t.Errorf("Origin %q Referer %q: sameOrigin = %v", tc.origin, tc.referer, got)
 		}
 	}
 }
