@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/web/console/users"
@@ -37,6 +38,9 @@ type inboxData struct {
 	EscalatedOnly bool
 	Cases         []cases.Case
 	BadFilter     bool
+	// Status is "open" (default: cases still needing work), "closed" or "all".
+	Status string
+	Now    time.Time
 }
 
 // inbox lists cases: an official sees their department's; supervisors,
@@ -46,6 +50,14 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request, p *principal) {
 	u := p.user
 	d := inboxData{CanChoose: u.Has(users.RoleSupervisor) || u.Has(users.RoleFollowUp) || u.Has(users.RoleAgent)}
 	f := cases.Filter{Limit: 200}
+	d.Now = c.now()
+	switch d.Status = r.URL.Query().Get("status"); d.Status {
+	case "closed":
+		f.Statuses = []cases.Status{cases.StatusClosed}
+	case "all":
+	default:
+		d.Status, f.Statuses = "open", openStatuses
+	}
 	switch {
 	case d.CanChoose:
 		d.Department = strings.TrimSpace(r.URL.Query().Get("department"))

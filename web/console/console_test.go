@@ -252,6 +252,12 @@ func TestConsole(t *testing.T) {
 			if code, body := agent.get("/console/inbox"); code != http.StatusOK || !strings.Contains(body, xss.TrackingCode) {
 				t.Errorf("agent inbox: %d", code)
 			}
+			if code, body := agent.get("/console/inbox?status=closed"); code != http.StatusOK || strings.Contains(body, xss.TrackingCode) {
+				t.Errorf("closed inbox: %d, lists an open case: %v", code, strings.Contains(body, xss.TrackingCode))
+			}
+			if code, body := agent.get("/console/inbox?status=all&department=" + xss.Department); code != http.StatusOK || !strings.Contains(body, xss.TrackingCode) {
+				t.Errorf("all-status inbox of %s: %d", xss.Department, code)
+			}
 			if code, _ := agent.get("/console/inbox?department=%3Cx%3E"); code != http.StatusOK {
 				t.Errorf("inbox with a bad department filter: %d", code)
 			}
