@@ -298,27 +298,4 @@ func (s *Store) ArchivePurge(ctx context.Context, closedBefore time.Time, limit 
 	return n, nil
 }
 
-// CaseSetClassification sets the fields the case lifecycle owns
-// (department, district, rating) and the deadline statistics measure
-// against (not the running timer due_at), directly, with no event. It is
-// for data imports and for the conformance suite until the lifecycle verbs
-// exist; the lifecycle itself must not use it. A zero due clears the
-// deadline.
-func (s *Store) CaseSetClassification(ctx context.Context, caseID int64, department, district string, due time.Time, rating int) error {
-	var dueAt *time.Time
-	if !due.IsZero() {
-		d := due.UTC()
-		dueAt = &d
-	}
-	tag, err := s.pool.Exec(ctx, `UPDATE cases SET department = $2, district = $3, stats_due_at = $4, rating = $5 WHERE id = $1`,
-		caseID, department, district, dueAt, rating)
-	if err != nil {
-		return fmt.Errorf("classify case %d: %w", caseID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("classify case %d: %w", caseID, cases.ErrNotFound)
-	}
-	return nil
-}
-
 var _ cases.StatsStore = (*Store)(nil)

@@ -217,41 +217,4 @@ func (s *Store) ArchivePurge(ctx context.Context, closedBefore time.Time, limit 
 	return int(n), nil
 }
 
-const qSetClassification = `UPDATE cases SET department = ?1, district = ?2, stats_due_at = ?3, rating = ?4 WHERE id = ?5`
-
-// CaseSetClassification sets the fields the case lifecycle owns
-// (department, district, rating) and the deadline statistics measure
-// against (not the running timer due_at), directly, with no event. It is
-// for data imports and for the conformance suite until the lifecycle verbs
-// exist; the lifecycle itself must not use it. A zero due clears the
-// deadline.
-func (s *Store) CaseSetClassification(ctx context.Context, caseID int64, department, district string, due time.Time, rating int) error {
-	var dueAt sql.NullInt64
-	if !due.IsZero() {
-		dueAt = sql.NullInt64{Int64: due.UnixNano(), Valid: true}
-	}
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, qSetClassification, department, district, dueAt, rating, caseID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return cmpErr(err, cases.ErrNotFound)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("classify case %d: %w", caseID, err)
-	}
-	return nil
-}
-
-// cmpErr returns err, or fallback when err is nil.
-func cmpErr(err, fallback error) error {
-	if err != nil {
-		return err
-	}
-	return fallback
-}
-
 var _ cases.StatsStore = (*Store)(nil)

@@ -152,12 +152,19 @@ func seeded(t *testing.T, now time.Time) (*casesqlite.Store, []cases.Case) {
 		}
 		out = append(out, c)
 	}
-	if err := s.CaseSetClassification(ctx, out[0].ID, "roads", "ثامن", now.Add(48*time.Hour), 0); err != nil {
-		t.Fatal(err)
+	// What cases/process does on assignment and rating, through its step.
+	classify := func(c cases.Case, dept, district string, rating int) {
+		_, _, err := s.CaseStep(ctx, c.TrackingCode, func(c *cases.Case, st *cases.State) (cases.Effects, error) {
+			c.Status, c.Department, c.District, c.Rating = cases.StatusAssigned, dept, district, rating
+			c.DueAt, st.TimerKind = now.Add(48*time.Hour), cases.TimerEscalate
+			return cases.Effects{}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := s.CaseSetClassification(ctx, out[1].ID, "برق، روشنایی", "1", now.Add(48*time.Hour), 4); err != nil {
-		t.Fatal(err)
-	}
+	classify(out[0], "roads", "ثامن", 0)
+	classify(out[1], "برق، روشنایی", "1", 4)
 	if _, err := s.CaseAddEvent(ctx, out[1].ID, cases.Event{Kind: "answered", At: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"math"
 	"reflect"
@@ -13,13 +12,6 @@ import (
 	"github.com/dargah137/dargah/gateway"
 )
 
-// StatsFixture sets what the case lifecycle owns (department, district,
-// rating) and the deadline statistics measure against, for the stats
-// tests, until the lifecycle verbs are in cases.Store.
-type StatsFixture interface {
-	CaseSetClassification(ctx context.Context, caseID int64, department, district string, due time.Time, rating int) error
-}
-
 func statsTests() []Test {
 	return []Test{
 		{"StatsFigures", testStatsFigures},
@@ -29,18 +21,35 @@ func statsTests() []Test {
 	}
 }
 
-// statsStore returns the store's StatsStore and StatsFixture or fails.
-func (e *Env) statsStore(t *testing.T) (cases.StatsStore, StatsFixture) {
+// statsStore returns the store's StatsStore and ProcessStore or fails.
+func (e *Env) statsStore(t *testing.T) (cases.StatsStore, cases.ProcessStore) {
 	t.Helper()
 	ss, ok := e.Store.(cases.StatsStore)
 	if !ok {
 		t.Fatalf("%T does not implement cases.StatsStore", e.Store)
 	}
-	fx, ok := e.Store.(StatsFixture)
+	ps, ok := e.Store.(cases.ProcessStore)
 	if !ok {
-		t.Fatalf("%T does not implement storetest.StatsFixture", e.Store)
+		t.Fatalf("%T does not implement cases.ProcessStore", e.Store)
 	}
-	return ss, fx
+	return ss, ps
+}
+
+// classify sets what the case lifecycle owns — department, district,
+// deadline (an escalation timer), rating — through the store's locked
+// step, as cases/process does.
+func (e *Env) classify(t *testing.T, ps cases.ProcessStore, c cases.Case, dept, district string, due time.Time, rating int) {
+	t.Helper()
+	_, _, err := ps.CaseStep(e.Ctx, c.TrackingCode, func(c *cases.Case, st *cases.State) (cases.Effects, error) {
+		c.Department, c.District, c.Rating, c.DueAt = dept, district, rating, due
+		if !due.IsZero() {
+			c.Status, st.TimerKind = cases.StatusAssigned, cases.TimerEscalate
+		}
+		return cases.Effects{}, nil
+	})
+	if err != nil {
+		t.Fatalf("classify %s: %v", c.TrackingCode, err)
+	}
 }
 
 // statsData is a small hand-computed dataset: four cases opened at t0
@@ -53,7 +62,7 @@ type statsData struct {
 
 func seedStats(t *testing.T, e *Env) statsData {
 	t.Helper()
-	_, fx := e.statsStore(t)
+	_, ps := e.statsStore(t)
 	w := e.Writer(t)
 	var sd statsData
 	sd.t0 = e.Clock.Now()
@@ -80,9 +89,7 @@ func seedStats(t *testing.T, e *Env) statsData {
 	e.Accept(t, NewMessage(t0))
 
 	classify := func(c cases.Case, dept, district string, due time.Time, rating int) {
-		if err := fx.CaseSetClassification(e.Ctx, c.ID, dept, district, due, rating); err != nil {
-			t.Fatalf("classify %s: %v", c.TrackingCode, err)
-		}
+		e.classify(t, ps, c, dept, district, due, rating)
 	}
 	classify(sd.a, "lighting-dept", "1", t0.Add(48*time.Hour), 5)
 	classify(sd.b, "lighting-dept", "2", t0.Add(48*time.Hour), 2)
@@ -121,7 +128,7 @@ func seedStats(t *testing.T, e *Env) statsData {
 }
 
 func testStatsFigures(t *testing.T, e *Env) {
-	ss, fx := e.statsStore(t)
+	ss, ps := e.statsStore(t)
 	sd := seedStats(t, e)
 	from, to := sd.t0.Add(-time.Hour), sd.t0.Add(time.Hour)
 
@@ -175,9 +182,7 @@ func testStatsFigures(t *testing.T, e *Env) {
 	if !statsEqual(st, want) {
 		t.Errorf("stats over the whole day =\n%+v\nwant\n%+v", st, want)
 	}
-	if err := fx.CaseSetClassification(e.Ctx, sd.c.ID, "waste-dept", "1", sd.t0.Add(48*time.Hour), 4); err != nil {
-		t.Fatal(err)
-	}
+	e.classify(t, ps, sd.c, "waste-dept", "1", sd.t0.Add(48*time.Hour), 4)
 	st, err = ss.Stats(e.Ctx, day, day.AddDate(0, 0, 2)) // and E, opened the next day
 	if err != nil {
 		t.Fatal(err)
@@ -240,10 +245,10 @@ func testStatsClassifications(t *testing.T, e *Env) {
 		{TrackingCode: sd.a.TrackingCode, Status: cases.StatusClosed, ServiceCode: "lighting", Portal: "web", PortalKind: "webform",
 			Department: "lighting-dept", District: "1", Outcome: "resolved", Rating: 5, OpenedAt: t0,
 			DueAt: t0.Add(48 * time.Hour), ResultAt: t0.Add(24 * time.Hour), ClosedAt: t0.Add(30 * time.Hour)},
-		{TrackingCode: sd.b.TrackingCode, Status: cases.StatusOpen, ServiceCode: "lighting", Portal: "telegram", PortalKind: "telegram",
+		{TrackingCode: sd.b.TrackingCode, Status: cases.StatusAssigned, ServiceCode: "lighting", Portal: "telegram", PortalKind: "telegram",
 			Department: "lighting-dept", District: "2", Rating: 2, MaxLevel: 2, OpenedAt: t0,
 			DueAt: t0.Add(48 * time.Hour), ResultAt: t0.Add(120 * time.Hour)},
-		{TrackingCode: sd.c.TrackingCode, Status: cases.StatusOpen, ServiceCode: "waste", Portal: "web", PortalKind: "webform",
+		{TrackingCode: sd.c.TrackingCode, Status: cases.StatusAssigned, ServiceCode: "waste", Portal: "web", PortalKind: "webform",
 			Department: "waste-dept", District: "1", MaxLevel: 1, OpenedAt: t0, DueAt: t0.Add(48 * time.Hour)},
 		{TrackingCode: sd.d.TrackingCode, Status: cases.StatusClosed, ServiceCode: "waste", Portal: "web", PortalKind: "webform",
 			Department: "waste-dept", District: "1", Outcome: "resolved", OpenedAt: t0,
@@ -363,7 +368,8 @@ func testStatsArchive(t *testing.T, e *Env) {
 }
 
 // The lifecycle may record results and levels in the case row (status,
-// escalation_level) rather than in events; both count.
+// escalation_level) rather than in events; both count, and later timers
+// in due_at (feedback) do not replace the deadline.
 func testStatsLifecycleColumns(t *testing.T, e *Env) {
 	ss, _ := e.statsStore(t)
 	w := e.Writer(t)
@@ -378,14 +384,42 @@ func testStatsLifecycleColumns(t *testing.T, e *Env) {
 	if _, err := w.CaseAddEvent(e.Ctx, c.ID, cases.Event{At: t0.Add(9 * time.Hour), Kind: "answered"}); err != nil {
 		t.Fatal(err)
 	}
+	// Another through the process's own step: a deadline, escalated to
+	// level 2 in the row, then answered by status: the deadline is the
+	// first one, the result the status change, the level the highest.
+	_, d := e.OpenCase(t, NewMessage(t0))
+	_, ps := e.statsStore(t)
+	step := func(f func(c *cases.Case, st *cases.State)) {
+		t.Helper()
+		if _, _, err := ps.CaseStep(e.Ctx, d.TrackingCode, func(c *cases.Case, st *cases.State) (cases.Effects, error) {
+			f(c, st)
+			return cases.Effects{}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := e.Clock.Now().Add(24 * time.Hour)
+	step(func(c *cases.Case, st *cases.State) {
+		c.Status, c.Department, c.DueAt, st.TimerKind = cases.StatusAssigned, "roads", first, cases.TimerEscalate
+	})
+	e.Clock.Advance(25 * time.Hour)
+	step(func(c *cases.Case, st *cases.State) { c.EscalationLevel, c.DueAt = 2, c.DueAt.Add(48*time.Hour) })
+	e.Clock.Advance(time.Hour)
+	answeredAt := e.Clock.Now()
+	step(func(c *cases.Case, st *cases.State) {
+		c.Status, c.EscalationLevel, c.DueAt, st.TimerKind = cases.StatusAnswered, 0, answeredAt.Add(72*time.Hour), cases.TimerFeedback
+	})
 	var got []cases.Classification
-	if err := ss.CaseClassifications(e.Ctx, t0, t0.Add(time.Second), func(c cases.Classification) error {
+	if err := ss.CaseClassifications(e.Ctx, t0, t0.Add(6*time.Hour), func(c cases.Classification) error {
 		got = append(got, c)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || !got[0].ResultAt.Equal(t0.Add(5*time.Hour)) || got[0].Outcome != "duplicate" {
-		t.Errorf("classification = %+v; want result at close (t0+5h)", got)
+	if len(got) != 2 || !got[0].ResultAt.Equal(t0.Add(5*time.Hour)) || got[0].Outcome != "duplicate" {
+		t.Fatalf("classification = %+v; want result at close (t0+5h) first", got)
+	}
+	if g := got[1]; !g.ResultAt.Equal(answeredAt) || !g.DueAt.Equal(first) || g.MaxLevel != 2 || g.Department != "roads" {
+		t.Errorf("stepped case = %+v; want result %v, deadline %v, level 2", g, answeredAt, first)
 	}
 }
