@@ -112,8 +112,10 @@ type Stats struct {
 // implement it next to Store; the stats API, `dargah export` and the
 // archive sweeper take it from a Store with a type assertion.
 type StatsStore interface {
-	// Stats computes the figures over [from, to) in the database
-	// (grouped queries on indexes), never by reading cases into Go. A
+	// Stats computes the figures over [from, to) in the database with
+	// grouped queries, never by reading cases into Go: PostgreSQL sums
+	// daily rollups (days of Asia/Tehran) that it brings up to date first
+	// and reads partial days live; SQLite reads the range live. A
 	// case without a result counts as late once its deadline has passed by
 	// the store's clock.
 	Stats(ctx context.Context, from, to time.Time) (Stats, error)
