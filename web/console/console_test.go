@@ -258,6 +258,9 @@ func TestConsole(t *testing.T) {
 			if code, body := agent.get("/console/inbox?status=all&department=" + xss.Department); code != http.StatusOK || !strings.Contains(body, xss.TrackingCode) {
 				t.Errorf("all-status inbox of %s: %d", xss.Department, code)
 			}
+			if _, body := agent.get("/console/inbox?status=closed"); !strings.Contains(body, `href="/console/inbox?lang=en&amp;status=closed"`) {
+				t.Error("the English link does not keep the inbox filter")
+			}
 			if code, _ := agent.get("/console/inbox?department=%3Cx%3E"); code != http.StatusOK {
 				t.Errorf("inbox with a bad department filter: %d", code)
 			}

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 // through html/template's contextual escaping; nothing is marked safe.
 type view struct {
 	Lang, Dir, Prefix, Path string
+	query                   url.Values // of this page, kept by language links
 	CSRF                    string
 	Title                   string // message key
 	User                    *users.User
@@ -88,7 +90,14 @@ func (v view) Langs() []struct{ Code, Name, URL string } {
 	var out []struct{ Code, Name, URL string }
 	for _, l := range langs {
 		if l != v.Lang {
-			out = append(out, struct{ Code, Name, URL string }{l, names[l], v.Path + "?lang=" + l})
+			q := url.Values{}
+			for k, vs := range v.query {
+				if k != "lang" && k != "done" {
+					q[k] = vs
+				}
+			}
+			q.Set("lang", l)
+			out = append(out, struct{ Code, Name, URL string }{l, names[l], v.Path + "?" + q.Encode()})
 		}
 	}
 	return out
@@ -117,7 +126,7 @@ func parsePages() (map[string]*template.Template, error) {
 // render writes page with status; it renders into a buffer first so a
 // template error gives a clean 500, not half a page.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, p *principal, status int, page, title string, v view) {
-	v.c, v.Prefix, v.Path, v.Title = c, c.cfg.Prefix, r.URL.Path, title
+	v.c, v.Prefix, v.Path, v.Title, v.query = c, c.cfg.Prefix, r.URL.Path, title, r.URL.Query()
 	v.Lang = c.lang(w, r)
 	v.Dir = dir(v.Lang)
 	if p != nil {
