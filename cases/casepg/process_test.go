@@ -33,10 +33,10 @@ func seedCases(tb testing.TB, s *Store, open, due int, start, past time.Time) {
 	_, err := s.pool.Exec(context.Background(), `INSERT INTO cases (tracking_code, status, service_code, portal,
 			portal_kind, department, escalation_level, due_at, timer_kind, level_started_at, description,
 			lat, long, opened_at, updated_at)
-		SELECT ($5::text[])[g], 'assigned', 'street_lighting', 'web', 'webform', 'street_lighting', 0,
+		SELECT code, 'assigned', 'street_lighting', 'web', 'webform', 'street_lighting', 0,
 			CASE WHEN g <= $2 THEN $3::timestamptz ELSE $3::timestamptz + interval '3650 days' END,
 			'escalate', $4, 'چراغ خاموش ' || g, 36.2 + (g % 1000) * 0.0002, 59.5 + (g / 1000 % 1000) * 0.0002, $4, $4
-		FROM generate_series(1, $1) g`, open, due, past, start, codes)
+		FROM unnest($5::text[]) WITH ORDINALITY AS u(code, g) WHERE g <= $1`, open, due, past, start, codes)
 	if err != nil {
 		tb.Fatal(err)
 	}
