@@ -33,6 +33,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/escalation"
 	"github.com/dargah137/dargah/cases/officeauto"
@@ -80,6 +82,10 @@ type Config struct {
 	// Workers deliver outbox rows concurrently, so one slow receiver does
 	// not hold up the others; default 4.
 	Workers int
+	// Registerer, when set, gets the engine's metrics:
+	// dargah_process_deadlines_fired_total and
+	// dargah_process_outbox_attempts_total{channel,result}.
+	Registerer prometheus.Registerer
 }
 
 // ErrNoNotifier is returned by Config.Notify for a portal that cannot push
@@ -95,6 +101,8 @@ type Engine struct {
 	sender *officeauto.Sender
 	now    func() time.Time
 	log    *slog.Logger
+	fired  prometheus.Counter
+	tries  *prometheus.CounterVec
 }
 
 // New checks cfg, fills defaults and returns an Engine. It does not touch
@@ -134,7 +142,20 @@ func New(cfg Config) (*Engine, error) {
 		}
 		cfg.Sender = s
 	}
-	return &Engine{cfg: cfg, store: cfg.Store, org: cfg.Org, ladder: cfg.Ladder, sender: cfg.Sender, now: cfg.Now, log: cfg.Logger}, nil
+	e := &Engine{cfg: cfg, store: cfg.Store, org: cfg.Org, ladder: cfg.Ladder, sender: cfg.Sender, now: cfg.Now, log: cfg.Logger,
+		fired: prometheus.NewCounter(prometheus.CounterOpts{Name: "dargah_process_deadlines_fired_total",
+			Help: "Deadlines fired by this instance's scheduler (escalations, reminders, follow-up warnings, feedback timeouts)."}),
+		tries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dargah_process_outbox_attempts_total",
+			Help: "Outbox delivery attempts by channel and result (done, retry, dead)."}, []string{"channel", "result"}),
+	}
+	if cfg.Registerer != nil {
+		for _, c := range []prometheus.Collector{e.fired, e.tries} {
+			if err := cfg.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("process: metrics: %w", err)
+			}
+		}
+	}
+	return e, nil
 }
 
 // Install puts the engine's hooks into the store, so that MessageDecide
@@ -373,6 +394,9 @@ func (e *Engine) Fire(ctx context.Context) (int, error) {
 			return e.fire(c, st, now)
 		})
 		total += n
+		if err == nil {
+			e.fired.Add(float64(n))
+		}
 		if err != nil || n < e.cfg.Batch {
 			return total, err
 		}
@@ -480,6 +504,8 @@ func (e *Engine) Deliver(ctx context.Context) (int, error) {
 func (e *Engine) deliverOne(ctx context.Context, o cases.Outbox) {
 	log := e.log.With("outbox", o.ID, "channel", o.Channel, "kind", o.Kind)
 	settle := func(status string, attempts int, next time.Time, msg string) {
+		result := map[string]string{cases.OutboxDone: "done", cases.OutboxDead: "dead", cases.OutboxPending: "retry"}[status]
+		e.tries.WithLabelValues(o.Channel, result).Inc()
 		if err := e.store.OutboxSettle(context.WithoutCancel(ctx), o.ID, status, attempts, next, msg); err != nil {
 			log.Error("settle outbox row", "err", err)
 		}

@@ -85,7 +85,7 @@ func (a *App) startProcess(ctx context.Context) (func(context.Context), error) {
 		email = smtpSender(addr, os.Getenv("DARGAH_SMTP_FROM"))
 	}
 	eng, err := process.New(process.Config{
-		Store: ps, Org: o, Ladder: l, Now: a.now, Tick: tick, Email: email,
+		Store: ps, Org: o, Ladder: l, Now: a.now, Tick: tick, Email: email, Registerer: a.Registry,
 		Logger: a.log.With("component", "process"),
 		Notify: func(ctx context.Context, portal string, n channels.Notice) error {
 			nf, ok := notifiers[portal]

@@ -23,6 +23,8 @@ import (
 	"github.com/dargah137/dargah/configs"
 	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/internal/app/apptest"
+
+	_ "github.com/dargah137/dargah/channels/telegram" // the journey's portal
 )
 
 // jumpClock is real time plus an offset the test moves forward, so the
@@ -257,6 +259,16 @@ func journey(t *testing.T, rt apptest.Runtime, rcv *oaReceiver, chat int64) {
 	slices.Sort(kinds)
 	if wantK := []string{"assigned", "assigned", "closed", "escalated", "escalated"}; !slices.Equal(kinds, wantK) || bad != 0 {
 		t.Fatalf("office automation got %v (bad signatures %d), want %v", kinds, bad, wantK)
+	}
+	resp, err := http.Get(h.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "dargah_process_deadlines_fired_total 2") ||
+		!strings.Contains(string(metrics), `dargah_process_outbox_attempts_total{channel="webhook",result="retry"}`) {
+		t.Errorf("metrics lack the scheduler's counters:\n%s", metrics)
 	}
 	var dead struct{ Outbox []cases.Outbox }
 	api.call(staffToken, "GET", "/api/v1/staff/outbox?status=dead", nil, http.StatusOK, &dead)
