@@ -12,6 +12,7 @@ if ! command -v gcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
 fi
 
 eval "$(bash scripts/services.sh)"
+bash scripts/chromium.sh >&2 # headless browser for the consoles' end-to-end tests
 export TEST_DATABASE_URL TEST_REDIS_URL
 
 echo "== gofmt"

@@ -5,6 +5,7 @@
 //	dargah validate  -config FILE    check a config without starting anything
 //	dargah deadletters [-config FILE] [-limit N]   list messages that kept failing
 //	dargah replay   [-config FILE] (-all | ID...)  put dead letters back on the stream
+//	dargah user     [-config FILE] add|list|passwd|disable|enable|roles …  staff accounts
 //	dargah export   [-config FILE] -from 1405-01-01 -to 1405-06-31 [-gregorian] [-out FILE]  cases as CSV
 package main
 
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/dargah137/dargah/internal/app"
+	"github.com/dargah137/dargah/web/console/users"
 
 	_ "github.com/dargah137/dargah/channels/all"
 )
@@ -47,6 +49,7 @@ commands:
   validate     check a config file without starting anything
   deadletters  list messages in the dead-letter place
   replay       put dead letters back on the stream (-all, or ids)
+  user         manage staff accounts of the consoles (add, list, passwd, disable, enable, roles)
 ` + exportUsage + `
 
 Run 'dargah <command> -h' for a command's flags.`
@@ -158,6 +161,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "export": // stats: cmd/dargah/export.go
 		return runExport(ctx, args, stdout, stderr)
+	case "user": // staff accounts of the consoles: web/console/users
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		a, err := build(ctx, *configPath, stderr)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if err := a.Migrate(ctx); err != nil {
+			return err
+		}
+		return users.Command(ctx, a.Users, fs.Args(), stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -28,6 +28,9 @@ import (
 	"github.com/dargah137/dargah/internal/lease"
 	"github.com/dargah137/dargah/routing"
 	"github.com/dargah137/dargah/routing/acd"
+	"github.com/dargah137/dargah/web/console"
+	"github.com/dargah137/dargah/web/console/users"
+	"github.com/dargah137/dargah/web/console/users/userdb"
 )
 
 // Options are what the caller injects besides the config.
@@ -42,6 +45,7 @@ type App struct {
 	log      *slog.Logger
 	now      func() time.Time
 	Store    cases.Store
+	Users    users.Store // staff accounts, sessions, audit (web/console)
 	Stream   gateway.Stream
 	Router   *routing.Router
 	Pipeline *gateway.Pipeline
@@ -92,6 +96,11 @@ func Build(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Store.Close)
+	// Staff accounts live beside the cases, in the same database.
+	if a.Users, err = userdb.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, cfg.Storage.Path); err != nil {
+		return nil, fmt.Errorf("open console users: %w", err)
+	}
+	a.closers = append(a.closers, a.Users.Close)
 	var rdb *redis.Client
 	if a.Stream, rdb, err = openStream(ctx, cfg.Stream, a.log, a.now); err != nil {
 		return nil, err
@@ -206,6 +215,9 @@ func (a *App) Migrate(ctx context.Context) error {
 	if err := a.Store.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := a.Users.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate console users: %w", err)
+	}
 	return nil
 }
 
@@ -264,6 +276,17 @@ func (a *App) Start(ctx context.Context) error {
 		a.stopPortals(ctx)
 		return err
 	}
+	var actions console.CaseActions // a nil *process.Engine must stay a nil interface
+	if a.Process != nil {
+		actions = a.Process
+	}
+	con, err := console.New(a.cfg.Console, console.Deps{Users: a.Users, Cases: a.Store, Intake: a.Pipeline, Actions: actions,
+		Services: services, Logger: a.log.With("component", "console"), Now: a.now})
+	if err != nil {
+		a.stopPortals(ctx)
+		return err
+	}
+	con.Mount(a.mux)
 	runStats, err := a.startStats() // stats: API, gauges, archive
 	if err != nil {
 		a.stopPortals(ctx)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dargah137/dargah/web/console"
 )
 
 // Config is the whole config file. A file that names only portals runs on
@@ -43,6 +45,8 @@ type Config struct {
 
 	Storage StorageConfig `yaml:"storage"`
 	Stream  StreamConfig  `yaml:"stream"`
+	// Console configures the staff consoles under /console (web/console).
+	Console console.Config `yaml:"console"`
 
 	// Portals is decoded by channels.DecodePortals, each block by its type.
 	Portals yaml.Node `yaml:"portals"`
