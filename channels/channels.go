@@ -104,6 +104,9 @@ type Env struct {
 	Cases CaseLookup
 	// Services lists the service codes the router knows, for menus.
 	Services []Service
+	// Timeline lets an adapter note what happened on the way to the citizen
+	// (an SMS delivery report, a bounced mail) on the case's staff timeline.
+	Timeline Timeline
 	// Leases is shared by every instance of the deployment; adapters that
 	// must run on one instance at a time (pollers) take a lease here.
 	Leases Leaser
@@ -170,4 +173,11 @@ type Leaser interface {
 	Acquire(ctx context.Context, key, holder string, ttl time.Duration) (held bool, err error)
 	// Release gives key up if holder has it.
 	Release(ctx context.Context, key, holder string) error
+}
+
+// Timeline records staff-visible notes on a case's timeline.
+type Timeline interface {
+	// CaseNote adds an event of kind with note to the case with that
+	// tracking code; an unknown code gives an error wrapping not found.
+	CaseNote(ctx context.Context, trackingCode, kind, note string) error
 }

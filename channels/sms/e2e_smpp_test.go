@@ -134,6 +134,20 @@ func testSMPPLongMessage(t *testing.T, rt apptest.Runtime) {
 	if v, ok, _ := h.Store.KVGet(ctx, "sms:sms:dlr:"+reply.IDs[0]); !ok || string(v) != "DELIVRD" {
 		t.Fatalf("KV dlr = %q %v", v, ok)
 	}
+	// …and it is on the case's staff timeline, not the citizen's.
+	events, err := h.Store.CaseEvents(ctx, c.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noted := false
+	for _, e := range events {
+		if e.Kind == "sms_delivery" && strings.Contains(e.Note, "DELIVRD") && !e.Public {
+			noted = true
+		}
+	}
+	if !noted {
+		t.Errorf("no sms_delivery event on the case timeline: %+v", events)
+	}
 }
 
 func TestSMPPRatingDigit(t *testing.T) {

@@ -441,9 +441,8 @@ func (p *Portal) onSMPPReceipt(ctx context.Context, r smpp.Receipt) error {
 	return p.recordDLR(ctx, r.MessageID, status, r.Err)
 }
 
-// recordDLR stores a delivery report and logs it with the message and case
-// it belongs to. TODO(timeline): record it on the case timeline once
-// adapters can write there (needs a case-event seam in channels.Env).
+// recordDLR stores a delivery report, notes it on the timeline of the case
+// the SMS was about, and logs it with the message and case.
 func (p *Portal) recordDLR(ctx context.Context, id, status, errCode string) error {
 	if id == "" {
 		return fmt.Errorf("%w: delivery report without a message id", errMalformed)
@@ -457,6 +456,16 @@ func (p *Portal) recordDLR(ctx context.Context, id, status, errCode string) erro
 	}
 	p.log.Info("sms delivery report", "provider_id", id, "status", status, "err_code", errCode,
 		"message", rec.MessageID, "tracking_code", rec.TrackingCode, "to", rec.To)
+	if rec.TrackingCode != "" && p.env.Timeline != nil {
+		note := fmt.Sprintf("SMS %s to %s: %s", id, rec.To, status)
+		if errCode != "" {
+			note += " (error " + errCode + ")"
+		}
+		// The report itself is stored; a timeline hiccup is only logged.
+		if err := p.env.Timeline.CaseNote(ctx, rec.TrackingCode, "sms_delivery", note); err != nil {
+			p.log.Warn("delivery report not noted on the case", "tracking_code", rec.TrackingCode, "err", err)
+		}
+	}
 	return nil
 }
 

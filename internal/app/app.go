@@ -238,6 +238,10 @@ func (a *App) Start(ctx context.Context) error {
 
 	services := a.Router.Services()
 	lookup := caseView{store: a.Store}
+	var timeline channels.Timeline
+	if ps, ok := a.Store.(cases.ProcessStore); ok {
+		timeline = caseNotes{store: ps, now: a.now}
+	}
 	for _, p := range a.Portals {
 		log := a.log.With("portal", p.Name, "type", p.Kind)
 		mux := &guardedMux{mux: a.mux}
@@ -245,6 +249,7 @@ func (a *App) Start(ctx context.Context) error {
 			Portal: p.Name, Kind: p.Kind, Logger: log, Now: a.now,
 			Intake: a.Pipeline, Attachments: a.Store, KV: a.Store, Mux: mux,
 			Cases: lookup, Services: services, Leases: a.leases, Instance: a.cfg.Instance,
+			Timeline: timeline,
 		}
 		err := p.Adapter.Start(ctx, env)
 		if err == nil {

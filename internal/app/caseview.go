@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/channels"
@@ -73,4 +74,21 @@ func (v caseView) public(ctx context.Context, c cases.Case, timeline bool) (chan
 		s.Timeline = append(s.Timeline, channels.TimelineEntry{At: e.At, Kind: e.Kind, Note: e.Note})
 	}
 	return s, nil
+}
+
+// caseNotes implements channels.Timeline over the process store: a note is
+// one more staff-only event, written under the case's lock like any step.
+type caseNotes struct {
+	store cases.ProcessStore
+	now   func() time.Time
+}
+
+func (n caseNotes) CaseNote(ctx context.Context, code, kind, note string) error {
+	_, _, err := n.store.CaseStep(ctx, code, func(c *cases.Case, st *cases.State) (cases.Effects, error) {
+		return cases.Effects{Events: []cases.Event{{At: n.now(), Kind: kind, Note: note, Actor: "portal"}}}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("note %s on case %s: %w", kind, code, err)
+	}
+	return nil
 }
