@@ -65,6 +65,8 @@ func TestValidate(t *testing.T) {
 		{"duplicate portal", "portals:\n  - name: web\n    type: webform\n  - name: web\n    type: webform\n    prefix: /b\n", "name already used"},
 		{"missing name", "portals:\n  - type: webform\n", "name is required"},
 		{"bad storage", "storage:\n  driver: oracle\n", "oracle"},
+		{"missing org file", "org: /nonexistent/org.yaml\n", "org.yaml"},
+		{"bad ladder", "escalation: " + mustAbs(t, "../../configs/routing.yaml") + "\n", "routing.yaml"},
 		{"postgres without dsn", "storage:\n  driver: postgres\n  dsn_env: DARGAH_TEST_UNSET_DSN\n", "DARGAH_TEST_UNSET_DSN"},
 	}
 	for _, c := range bad {
@@ -246,6 +248,15 @@ func TestKillNineLosesNothing(t *testing.T) {
 			t.Logf("%s: %d accepted before SIGKILL, all decided after restart, %d cases", rt, len(accepted), len(codes))
 		})
 	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
 }
 
 func mustLoad(t *testing.T, path string) app.Config {

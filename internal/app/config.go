@@ -24,13 +24,21 @@ type Config struct {
 	// File is where the config came from (for error messages); not in YAML.
 	File string `yaml:"-"`
 
-	Listen   string `yaml:"listen"`   // default ":8137"
-	DataDir  string `yaml:"data_dir"` // default "./data"
-	Instance string `yaml:"instance"` // consumer name; default hostname-pid
-	Workers  int    `yaml:"workers"`  // concurrent routing consumers; default 4
+	Listen string `yaml:"listen"` // default ":8137"
+	// DebugListen, when set (e.g. 127.0.0.1:6060), serves Go's pprof
+	// profiles there for an operator; empty turns it off.
+	DebugListen string `yaml:"debug_listen"`
+	DataDir     string `yaml:"data_dir"` // default "./data"
+	Instance    string `yaml:"instance"` // consumer name; default hostname-pid
+	Workers     int    `yaml:"workers"`  // concurrent routing consumers; default 4
 	// Routing is the path of the routing rules, relative to the config
 	// file; empty uses the rules built into the binary (configs/routing.yaml).
-	Routing         string        `yaml:"routing"`
+	Routing string `yaml:"routing"`
+	// Org and Escalation are the organization (departments, districts) and
+	// the escalation ladder, relative to the config file; empty uses the
+	// built-in configs/org.yaml and configs/escalation.yaml.
+	Org             string        `yaml:"org"`
+	Escalation      string        `yaml:"escalation"`
 	LogLevel        string        `yaml:"log_level"`  // debug|info|warn|error
 	LogFormat       string        `yaml:"log_format"` // text|json
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -109,8 +117,10 @@ func Parse(file string, data []byte) (Config, error) {
 	c.File = file
 	// Files named in a config are relative to the config's own folder, so
 	// `-config configs/dargah.yaml` finds configs/routing.yaml from anywhere.
-	if c.Routing != "" && !filepath.IsAbs(c.Routing) {
-		c.Routing = filepath.Join(filepath.Dir(file), c.Routing)
+	for _, p := range []*string{&c.Routing, &c.Org, &c.Escalation} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(filepath.Dir(file), *p)
+		}
 	}
 	return c, nil
 }

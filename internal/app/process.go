@@ -30,13 +30,22 @@ import (
 // Notices to citizens go out through the portal the case came from: the
 // case's portal name picks that adapter's channels.Notifier.
 
-// loadProcessConfig reads the organization and the ladder and checks them
-// against each other.
-func loadProcessConfig() (*org.Org, *escalation.Ladder, error) {
+// loadProcessConfig reads the organization and the ladder — the files the
+// config names (org:, escalation:), else those named by DARGAH_ORG_FILE and
+// DARGAH_ESCALATION_FILE, else the copies built into the binary — and
+// checks them against each other and against the router's service codes.
+func loadProcessConfig(cfg Config, services []string) (*org.Org, *escalation.Ladder, error) {
+	orgPath, ladderPath := cfg.Org, cfg.Escalation
+	if orgPath == "" {
+		orgPath = os.Getenv("DARGAH_ORG_FILE")
+	}
+	if ladderPath == "" {
+		ladderPath = os.Getenv("DARGAH_ESCALATION_FILE")
+	}
 	var o *org.Org
 	var err error
-	if p := os.Getenv("DARGAH_ORG_FILE"); p != "" {
-		o, err = org.Load(p)
+	if orgPath != "" {
+		o, err = org.Load(orgPath)
 	} else {
 		o, err = org.Parse("configs/org.yaml (built in)", configs.Org)
 	}
@@ -44,12 +53,18 @@ func loadProcessConfig() (*org.Org, *escalation.Ladder, error) {
 		return nil, nil, err
 	}
 	var l *escalation.Ladder
-	if p := os.Getenv("DARGAH_ESCALATION_FILE"); p != "" {
-		l, err = escalation.Load(p)
+	if ladderPath != "" {
+		l, err = escalation.Load(ladderPath)
 	} else {
 		l, err = escalation.Parse("configs/escalation.yaml (built in)", configs.Escalation)
 	}
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := l.Validate(o); err != nil {
+		return nil, nil, err
+	}
+	if err := o.CheckServices(services); err != nil {
 		return nil, nil, err
 	}
 	return o, l, nil
@@ -64,7 +79,7 @@ func (a *App) startProcess(ctx context.Context) (func(context.Context), error) {
 		a.log.Warn("case store has no process support; cases stay unassigned")
 		return func(context.Context) {}, nil
 	}
-	o, l, err := loadProcessConfig()
+	o, l, err := loadProcessConfig(a.cfg, serviceCodes(a.Router.Services()))
 	if err != nil {
 		return nil, fmt.Errorf("process: %w", err)
 	}
@@ -158,4 +173,12 @@ func smtpSender(addr, from string) func(ctx context.Context, to, subject, body s
 		}
 		return c.Quit()
 	}
+}
+
+func serviceCodes(list []channels.Service) []string {
+	codes := make([]string, len(list))
+	for i, s := range list {
+		codes[i] = s.Code
+	}
+	return codes
 }

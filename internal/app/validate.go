@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	"github.com/dargah137/dargah/channels"
 )
 
@@ -12,8 +14,16 @@ func Validate(cfg Config) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := loadRules(cfg.Routing); err != nil {
+	rules, err := loadRules(cfg.Routing)
+	if err != nil {
 		return 0, err
+	}
+	codes := make([]string, 0)
+	for _, s := range rules.Services() {
+		codes = append(codes, s.Code)
+	}
+	if _, _, err := loadProcessConfig(cfg, codes); err != nil {
+		return 0, fmt.Errorf("%s: %w", cfg.File, err)
 	}
 	portals, err := channels.DecodePortals(cfg.File, &cfg.Portals)
 	if err != nil {
