@@ -46,8 +46,8 @@ func scanRec(row scanner) (rec, error) {
 	return r, nil
 }
 
-func queryRecs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]rec, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
+func (s *Store) queryRecs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]rec, error) {
+	rows, err := s.query(ctx, tx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (s *Store) TimersFire(ctx context.Context, now time.Time, limit int, step c
 	}
 	n := 0
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		recs, err := queryRecs(ctx, tx, `SELECT `+caseCols+`, `+stateCols+` FROM cases
+		recs, err := s.queryRecs(ctx, tx, `SELECT `+caseCols+`, `+stateCols+` FROM cases
 			WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?`, now.UnixNano(), limit)
 		if err != nil {
 			return err
@@ -145,9 +145,7 @@ func (s *Store) applyStep(ctx context.Context, tx *sql.Tx, r *rec, step cases.St
 	// later read gives.
 	r.c.UpdatedAt = fromNanos(now)
 	c, st := r.c, r.st
-	_, err = tx.ExecContext(ctx, `UPDATE cases SET status = ?, department = ?, district = ?, answer = ?, outcome = ?,
-		escalation_level = ?, rating = ?, due_at = ?, closed_at = ?, level_started_at = ?, timer_kind = ?,
-		paused_kind = ?, paused_left_ms = ?, duplicate_of = ?, updated_at = ? WHERE id = ?`,
+	_, err = s.exec(ctx, tx, qStepCase,
 		string(c.Status), c.Department, c.District, c.Answer, c.Outcome, c.EscalationLevel, c.Rating,
 		nanosOrNull(c.DueAt), nanosOrNull(c.ClosedAt), nanosOrNull(st.LevelStart), st.TimerKind,
 		st.PausedKind, st.PausedLeft.Milliseconds(), st.DuplicateOf, now, c.ID)
@@ -163,8 +161,7 @@ func (s *Store) applyStep(ctx context.Context, tx *sql.Tx, r *rec, step cases.St
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO case_events (case_id, at, kind, actor, note, public, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, c.ID, at, ev.Kind, ev.Actor, ev.Note, ev.Public, data); err != nil {
+		if _, err := s.exec(ctx, tx, qStepEvent, c.ID, at, ev.Kind, ev.Actor, ev.Note, ev.Public, data); err != nil {
 			return fmt.Errorf("write event: %w", err)
 		}
 	}
@@ -173,16 +170,14 @@ func (s *Store) applyStep(ctx context.Context, tx *sql.Tx, r *rec, step cases.St
 		if !o.NextAt.IsZero() {
 			next = o.NextAt.UnixNano()
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, event_id, channel, kind, target, secret_env, body, next_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, o.EventID, o.Channel, o.Kind, o.Target, o.SecretEnv, o.Body, next, now); err != nil {
+		if _, err := s.exec(ctx, tx, qStepOutbox, c.ID, o.EventID, o.Channel, o.Kind, o.Target, o.SecretEnv, o.Body, next, now); err != nil {
 			return fmt.Errorf("write outbox: %w", translate(err, err))
 		}
 	}
 	if eff.Duplicates == nil || !dups {
 		return nil
 	}
-	recs, err := queryRecs(ctx, tx, `SELECT `+caseCols+`, `+stateCols+` FROM cases
-		WHERE duplicate_of = ? AND id <> ? ORDER BY id`, c.TrackingCode, c.ID)
+	recs, err := s.queryRecs(ctx, tx, qStepDuplicates, c.TrackingCode, c.ID)
 	if err != nil {
 		return err
 	}
@@ -199,12 +194,12 @@ func (s *Store) afterDecide(ctx context.Context, tx *sql.Tx, h *cases.Hooks, m g
 	if (opened && h.Opened == nil) || (!opened && h.Linked == nil) {
 		return nil
 	}
-	r, err := scanRec(tx.QueryRowContext(ctx, `SELECT `+caseCols+`, `+stateCols+` FROM cases WHERE tracking_code = ?`, code))
+	r, err := scanRec(s.writeRow(ctx, tx, qStepByCode, code))
 	if err != nil {
 		return fmt.Errorf("hook: case %s: %w", code, translate(err, cases.ErrNotFound))
 	}
 	if opened && h.DuplicateRadiusM > 0 && r.c.Location != nil && (r.c.Location.Lat != 0 || r.c.Location.Long != 0) {
-		master, err := findMaster(ctx, tx, r.c, h.DuplicateRadiusM)
+		master, err := s.findMaster(ctx, tx, r.c, h.DuplicateRadiusM)
 		if err != nil {
 			return err
 		}
@@ -222,12 +217,10 @@ func (s *Store) afterDecide(ctx context.Context, tx *sql.Tx, h *cases.Hooks, m g
 
 // findMaster returns the nearest open, non-duplicate case of c's service
 // within radius metres: a bounding box on the index, then haversine.
-func findMaster(ctx context.Context, tx *sql.Tx, c cases.Case, radius float64) (string, error) {
+func (s *Store) findMaster(ctx context.Context, tx *sql.Tx, c cases.Case, radius float64) (string, error) {
 	lat, long := c.Location.Lat, c.Location.Long
 	minLat, maxLat, minLong, maxLong := cases.BoundingBox(lat, long, radius)
-	rows, err := tx.QueryContext(ctx, `SELECT tracking_code, lat, long FROM cases
-		WHERE service_code = ? AND status <> 'closed' AND lat IS NOT NULL AND duplicate_of = '' AND id <> ?
-		AND lat BETWEEN ? AND ? AND long BETWEEN ? AND ? ORDER BY id LIMIT 500`,
+	rows, err := s.query(ctx, tx, qStepNearby,
 		c.ServiceCode, c.ID, minLat, maxLat, minLong, maxLong)
 	if err != nil {
 		return "", fmt.Errorf("find duplicate: %w", err)
@@ -349,3 +342,21 @@ func (s *Store) OutboxRequeue(ctx context.Context, id int64, now time.Time) erro
 }
 
 var _ cases.ProcessStore = (*Store)(nil)
+
+// Fixed statements of the process steps, prepared once (see writeQueries):
+// a case opening runs several of them inside the deciding transaction.
+var (
+	qStepCase = `UPDATE cases SET status = ?, department = ?, district = ?, answer = ?, outcome = ?,
+		escalation_level = ?, rating = ?, due_at = ?, closed_at = ?, level_started_at = ?, timer_kind = ?,
+		paused_kind = ?, paused_left_ms = ?, duplicate_of = ?, updated_at = ? WHERE id = ?`
+	qStepEvent = `INSERT INTO case_events (case_id, at, kind, actor, note, public, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qStepOutbox = `INSERT INTO outbox (case_id, event_id, channel, kind, target, secret_env, body, next_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qStepByCode     = `SELECT ` + caseCols + `, ` + stateCols + ` FROM cases WHERE tracking_code = ?`
+	qStepDuplicates = `SELECT ` + caseCols + `, ` + stateCols + ` FROM cases
+		WHERE duplicate_of = ? AND id <> ? ORDER BY id`
+	qStepNearby = `SELECT tracking_code, lat, long FROM cases
+		WHERE service_code = ? AND status <> 'closed' AND lat IS NOT NULL AND duplicate_of = '' AND id <> ?
+		AND lat BETWEEN ? AND ? AND long BETWEEN ? AND ? ORDER BY id LIMIT 500`
+)

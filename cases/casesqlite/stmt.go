@@ -85,6 +85,14 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sq
 	return tx.ExecContext(ctx, q, args...)
 }
 
+// query runs a statement returning rows in tx, prepared as for exec.
+func (s *Store) query(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	if st := s.ws.cached(q); st != nil {
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, q, args...)
+}
+
 // writeRow runs a statement returning one row in tx, prepared as for exec.
 func (s *Store) writeRow(ctx context.Context, tx *sql.Tx, q string, args ...any) scanner {
 	if st := s.ws.cached(q); st != nil {
