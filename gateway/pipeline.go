@@ -229,10 +229,10 @@ func (p *Pipeline) handle(ctx context.Context, d Delivery) error {
 	return nil
 }
 
+// route decides m. A redelivered message that was decided already is
+// routed again, but MessageDecide keeps and returns the first decision, so
+// no read is spent on the common case of a first delivery.
 func (p *Pipeline) route(ctx context.Context, m Message) (Receipt, error) {
-	if r, err := p.cfg.Ledger.MessageGet(ctx, m.ID); err == nil && r.Status == StatusDecided {
-		return r, nil // redelivery of a decided message
-	}
 	d, err := p.cfg.Router.Decide(ctx, m)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("route message %s: %w", m.ID, err)
