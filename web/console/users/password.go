@@ -12,12 +12,14 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2id parameters (RFC 9106 second recommended option, lighter memory
-// so a 2-core server can take a burst of sign-ins).
+// Argon2id parameters: OWASP's recommended minimum (m=19 MiB, t=2, p=1).
+// 64 MiB per hash pushed the whole gateway's resident memory past its
+// budget on a burst of sign-ins; stored hashes carry their own parameters,
+// so older ones still verify.
 const (
-	argonTime    = 3
-	argonMemory  = 64 * 1024 // KiB
-	argonThreads = 2
+	argonTime    = 2
+	argonMemory  = 19 * 1024 // KiB
+	argonThreads = 1
 	argonKeyLen  = 32
 	argonSaltLen = 16
 )
@@ -52,7 +54,7 @@ type Params struct {
 var DefaultParams = Params{Time: argonTime, MemoryKiB: argonMemory, Threads: argonThreads}
 
 // HashPassword returns an argon2id PHC string with DefaultParams:
-// $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash> (unpadded standard base64).
+// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash> (unpadded standard base64).
 func HashPassword(pw string) (string, error) { return DefaultParams.Hash(pw) }
 
 // Hash returns an argon2id PHC string of pw with cost p; a zero p means
