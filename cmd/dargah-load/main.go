@@ -137,18 +137,25 @@ func run(ctx context.Context, base string, n, conc, rate int, duration time.Dura
 	}
 	start := time.Now()
 	if rate > 0 {
-		tick := time.NewTicker(time.Second / time.Duration(rate))
+		// Open loop: every 2 ms, release as many messages as the rate says
+		// should have left by now, so the arrival rate holds even when a
+		// ticker per message could not keep up.
+		tick := time.NewTicker(2 * time.Millisecond)
 		deadline := time.After(duration)
+		released := 0
 	loop:
 		for {
 			select {
 			case <-tick.C:
-				select {
-				case jobs <- int(seq.Add(1)):
-				default: // senders saturated: count as dropped arrival
-					mu.Lock()
-					res.outcomes["not_sent_saturated"]++
-					mu.Unlock()
+				due := int(time.Since(start).Seconds() * float64(rate))
+				for ; released < due; released++ {
+					select {
+					case jobs <- int(seq.Add(1)):
+					default: // every sender busy: an arrival the server never saw
+						mu.Lock()
+						res.outcomes["not_sent_saturated"]++
+						mu.Unlock()
+					}
 				}
 			case <-deadline:
 				break loop
