@@ -351,63 +351,22 @@ func (p *Portal) outcome(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if err := req.validate(); err != nil {
+	rcpt, err := p.recordOutcome(r.Context(), agent, call, req)
+	switch {
+	case errors.Is(err, gateway.ErrInvalid):
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return
-	}
-	rec, ok := p.lookupRecord(r.Context(), call)
-	if !ok {
+	case errors.Is(err, ErrUnknownCall):
 		writeErr(w, http.StatusNotFound, "unknown call "+call)
 		return
-	}
-	if rec.Agent != agent {
+	case errors.Is(err, ErrNotAgentsCall):
 		writeErr(w, http.StatusForbidden, "the call was not taken by agent "+agent)
 		return
-	}
-	text := strings.TrimSpace(req.Description)
-	if text == "" {
-		text = strings.TrimSpace(req.Note)
-	}
-	if text == "" {
-		text = resolvedText[rec.Language]
-		if text == "" {
-			text = resolvedText["fa"]
-		}
-	}
-	m := p.message(rec, "call:"+call+":outcome", text)
-	m.Metadata["kind"] = "call"
-	m.Metadata["agent"] = agent
-	if req.Note != "" {
-		m.Metadata["note"] = req.Note
-	}
-	if req.Outcome == "resolved" {
-		// The router honours resolved_by=agent: the agent already answered.
-		m.Metadata["resolution"] = "on_the_spot"
-		m.Metadata["resolved_by"] = "agent"
-	} else {
-		m.ServiceCode = req.ServiceCode
-		if req.Address != "" || req.Lat != nil {
-			m.Location = &gateway.Location{Address: req.Address}
-			if req.Lat != nil {
-				m.Location.Lat, m.Location.Long = *req.Lat, *req.Long
-			}
-		}
-	}
-	rcpt, err := p.env.Intake.Submit(r.Context(), m)
-	if err != nil {
-		if errors.Is(err, gateway.ErrInvalid) {
-			writeErr(w, http.StatusBadRequest, err.Error())
-			return
-		}
+	case err != nil:
 		p.log.Error("submit call outcome", "call", call, "err", err)
 		writeErr(w, http.StatusServiceUnavailable, "the outcome could not be stored; try again")
 		return
 	}
-	actx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	if got, err := p.env.Intake.Await(actx, rcpt.MessageID); err == nil {
-		rcpt = got
-	}
-	cancel()
 	resp := outcomeResponse{MessageID: rcpt.MessageID, Status: rcpt.Status}
 	code := http.StatusAccepted
 	if rcpt.Status == gateway.StatusDecided {

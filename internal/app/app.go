@@ -19,6 +19,7 @@ import (
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/casepg"
 	"github.com/dargah137/dargah/cases/casesqlite"
+	"github.com/dargah137/dargah/cases/org" // console: districts map
 	"github.com/dargah137/dargah/cases/process"
 	"github.com/dargah137/dargah/channels"
 	"github.com/dargah137/dargah/configs"
@@ -285,8 +286,28 @@ func (a *App) Start(ctx context.Context) error {
 	if a.Process != nil {
 		actions = a.Process
 	}
+	// console: the agent desktop drives the first phone portal (asterisk)
+	// in this process, and the case map draws org.yaml's districts.
+	var phone console.Telephony
+	for _, p := range a.Portals {
+		if t, ok := p.Adapter.(console.Telephony); ok && t.Dispatcher() != nil {
+			phone = t
+			break
+		}
+	}
+	var districts []org.District // console:
+	codes := make([]string, 0, len(services))
+	for _, s := range services {
+		codes = append(codes, s.Code)
+	}
+	if o, _, err := loadProcessConfig(a.cfg, codes); err == nil {
+		districts = o.Districts
+	} else {
+		a.log.Warn("console: no district map", "err", err)
+	}
 	con, err := console.New(a.cfg.Console, console.Deps{Users: a.Users, Cases: a.Store, Intake: a.Pipeline, Actions: actions,
-		Services: services, Logger: a.log.With("component", "console"), Now: a.now})
+		Services: services, Logger: a.log.With("component", "console"), Now: a.now,
+		Telephony: phone, Districts: districts}) // console: Telephony, Districts
 	if err != nil {
 		a.stopPortals(ctx)
 		return err

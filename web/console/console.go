@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/cases/org"
 	"github.com/dargah137/dargah/channels"
 	"github.com/dargah137/dargah/routing/acd"
 	"github.com/dargah137/dargah/web/console/users"
@@ -124,8 +125,15 @@ type Deps struct {
 	// Actions moves cases through the 137 process (a *process.Engine, the
 	// app's Process); nil shows cases read-only.
 	Actions CaseActions
-	// Agents is the ACD agent pool shown on the wallboard; optional.
+	// Agents is the ACD agent pool shown on the wallboard; optional
+	// (Telephony's pool when nil).
 	Agents AgentLister
+	// Telephony is the phone portal (an *asterisk.Portal): with it agents
+	// take calls at /phone and the wallboard shows the queues; optional.
+	Telephony Telephony
+	// Districts draw the map agents point at when opening a case from a
+	// call (org.yaml's districts); optional.
+	Districts []org.District
 	// Services names the service codes (routing rules); optional.
 	Services []channels.Service
 	Logger   *slog.Logger
@@ -144,6 +152,8 @@ type Console struct {
 	cases    cases.Store
 	intake   channels.Intake
 	agents   AgentLister
+	phone    Telephony
+	dmaps    map[string]*districtMap // by language
 	actions  CaseActions
 	services map[string]map[string]string
 	log      *slog.Logger
@@ -170,6 +180,16 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		services: map[string]map[string]string{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.phone = deps.Telephony
+	if c.agents == nil && c.phone != nil {
+		c.agents = c.phone.Agents()
+	}
+	c.dmaps = map[string]*districtMap{}
+	for _, l := range langs {
+		if m := newDistrictMap(deps.Districts, l); m != nil {
+			c.dmaps[l] = m
+		}
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -238,6 +258,12 @@ func (c *Console) routes() {
 	desk := []users.Role{users.RoleAgent, users.RoleSupervisor}
 	m.HandleFunc("GET "+p+"/desk", c.auth(desk, c.deskPage))
 	m.HandleFunc("POST "+p+"/desk", c.auth(desk, c.deskSubmit))
+
+	m.HandleFunc("GET "+p+"/phone", c.auth(desk, c.phonePage))
+	m.HandleFunc("POST "+p+"/phone/state", c.auth(desk, c.phoneState))
+	m.HandleFunc("POST "+p+"/phone/outcome", c.auth(desk, c.phoneOutcome))
+	m.HandleFunc("GET "+p+"/phone/events", c.auth(desk, c.phoneEvents))
+	m.HandleFunc("GET "+p+"/search", c.auth(caseRoles, c.search))
 
 	watch := []users.Role{users.RoleSupervisor}
 	m.HandleFunc("GET "+p+"/wallboard", c.auth(watch, c.wallboard))

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/cases/org"
+	"github.com/dargah137/dargah/configs"
 	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/internal/app/apptest"
 	"github.com/dargah137/dargah/routing/acd/mempool"
@@ -49,7 +51,16 @@ const adminPassword = "admin-password-137"
 
 func start(t *testing.T, rt apptest.Runtime) *env {
 	t.Helper()
-	h := apptest.Start(t, apptest.Options{Runtime: rt})
+	return startWith(t, apptest.Options{Runtime: rt})
+}
+
+// startWith starts Dargah with o; when a portal is a console.Telephony
+// (asterisk), the agent desktop drives it and the wallboard shows its
+// agents instead of the fixed pool.
+func startWith(t *testing.T, o apptest.Options) *env {
+	t.Helper()
+	rt := o.Runtime
+	h := apptest.Start(t, o)
 	ctx := context.Background()
 	var us users.Store
 	var err error
@@ -75,9 +86,20 @@ func start(t *testing.T, rt apptest.Runtime) *env {
 	if _, err := agents.Pause(ctx, "agent-102", "ناهار"); err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.Config{WallboardEvery: 50 * time.Millisecond, PasswordParams: cheap}, console.Deps{
+	deps := console.Deps{
 		Users: us, Cases: h.Store, Intake: h.App.Pipeline, Agents: agents, Actions: h.App.Process, Services: h.App.Router.Services(), Now: clk.Now,
-	})
+	}
+	for _, p := range h.App.Portals {
+		if tel, ok := p.Adapter.(console.Telephony); ok {
+			deps.Telephony, deps.Agents = tel, nil
+			o, err := org.Parse("org.yaml", configs.Org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps.Districts = o.Districts
+		}
+	}
+	c, err := console.New(console.Config{WallboardEvery: 50 * time.Millisecond, PasswordParams: cheap}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -154,4 +155,14 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, p *principal, s
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *principal, status int, key string) {
 	lang := c.lang(w, r)
 	c.render(w, r, p, status, "error", key, view{Error: translate(lang, key)})
+}
+
+// JSON encodes x for a data- attribute a script reads (html/template
+// escapes it for the attribute).
+func (v view) JSON(x any) string {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return "null"
+	}
+	return string(b)
 }

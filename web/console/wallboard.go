@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"sort"
 	"time"
@@ -26,7 +27,25 @@ type Stats struct {
 	// Agents counts ACD agents by presence state (empty without a pool).
 	Agents    map[string]int `json:"agents"`
 	AgentList []acd.Agent    `json:"-"`
-	At        time.Time      `json:"at"`
+	// Queues are the phone queues' live numbers (empty without telephony).
+	Queues map[string]QueueStats `json:"queues"`
+	// PerPortal counts today's cases by the portal they came from.
+	PerPortal map[string]int `json:"per_portal"`
+	// NearDeadline are open cases due within 24 hours (or overdue), soonest
+	// first, and Escalated open escalated cases; at most 10 each.
+	NearDeadline  []cases.Case `json:"-"`
+	EscalatedList []cases.Case `json:"-"`
+	At            time.Time    `json:"at"`
+}
+
+// QueueStats are one queue's figures as the wallboard shows them.
+type QueueStats struct {
+	Waiting      int   `json:"waiting"`
+	Ringing      int   `json:"ringing"`
+	LongestWaitS int   `json:"longest_wait_s"`
+	ServiceLevel int   `json:"service_level"` // percent
+	AbandonRate  int   `json:"abandon_rate"`  // percent
+	Answered     int64 `json:"answered"`
 }
 
 // stats counts from at most 1000 open cases and today's cases: a wallboard
@@ -43,7 +62,17 @@ func (c *Console) stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("today's cases: %w", err)
 	}
-	s := Stats{Open: len(open), Today: len(today), ByStatus: map[string]int{}, Agents: map[string]int{}, At: now}
+	s := Stats{Open: len(open), Today: len(today), ByStatus: map[string]int{}, Agents: map[string]int{}, At: now,
+		Queues: map[string]QueueStats{}, PerPortal: map[string]int{}}
+	for _, k := range today {
+		s.PerPortal[k.Portal]++
+	}
+	if c.phone != nil {
+		for name, g := range c.phone.Dispatcher().Stats().Queues {
+			s.Queues[name] = QueueStats{Waiting: g.Waiting, Ringing: g.Ringing, LongestWaitS: int(g.LongestWait.Seconds()),
+				ServiceLevel: int(math.Round(g.ServiceLevel * 100)), AbandonRate: int(math.Round(g.AbandonRate * 100)), Answered: g.Answered}
+		}
+	}
 	if c.agents != nil {
 		list, err := c.agents.List(ctx)
 		if err != nil {
@@ -60,8 +89,21 @@ func (c *Console) stats(ctx context.Context) (Stats, error) {
 		s.ByStatus[string(k.Status)]++
 		if k.EscalationLevel > 0 {
 			s.Escalated++
+			s.EscalatedList = append(s.EscalatedList, k)
+		}
+		if !k.DueAt.IsZero() && k.DueAt.Before(now.Add(24*time.Hour)) {
+			s.NearDeadline = append(s.NearDeadline, k)
 		}
 	}
+	sort.Slice(s.NearDeadline, func(i, j int) bool { return s.NearDeadline[i].DueAt.Before(s.NearDeadline[j].DueAt) })
+	sort.Slice(s.EscalatedList, func(i, j int) bool {
+		if a, b := s.EscalatedList[i].EscalationLevel, s.EscalatedList[j].EscalationLevel; a != b {
+			return a > b
+		}
+		return s.EscalatedList[i].OpenedAt.Before(s.EscalatedList[j].OpenedAt)
+	})
+	s.NearDeadline = s.NearDeadline[:min(10, len(s.NearDeadline))]
+	s.EscalatedList = s.EscalatedList[:min(10, len(s.EscalatedList))]
 	return s, nil
 }
 
@@ -92,11 +134,23 @@ func (c *Console) wallboard(w http.ResponseWriter, r *http.Request, p *principal
 			agents = append(agents, agentCount{st, s.Agents[string(st)]})
 		}
 	}
+	var queues []string
+	for q := range s.Queues {
+		queues = append(queues, q)
+	}
+	sort.Strings(queues)
+	var portals []statusCount
+	for pn, n := range s.PerPortal {
+		portals = append(portals, statusCount{cases.Status(pn), n})
+	}
+	sort.Slice(portals, func(i, j int) bool { return portals[i].Status < portals[j].Status })
 	c.render(w, r, p, http.StatusOK, "wallboard", "wallboard", view{Data: struct {
-		Stats  Stats
-		Rows   []statusCount
-		Agents []agentCount
-	}{s, rows, agents}})
+		Stats   Stats
+		Rows    []statusCount
+		Agents  []agentCount
+		Queues  []string
+		Portals []statusCount
+	}{s, rows, agents, queues, portals}})
 }
 
 // wallboardEvents streams Stats as server-sent events ("stats") until the

@@ -26,6 +26,14 @@
     for (var j = 0; j < agents.length; j++) {
       set(agents[j].id, (s.agents || {})[agents[j].id.slice(7)]);
     }
+    var qrows = document.querySelectorAll("[data-queue]");
+    for (var k = 0; k < qrows.length; k++) {
+      var q = (s.queues || {})[qrows[k].getAttribute("data-queue")] || {};
+      var cells = qrows[k].querySelectorAll("[class^='q-']");
+      for (var m = 0; m < cells.length; m++) {
+        cells[m].textContent = num(q[cells[m].className.slice(2)] || 0);
+      }
+    }
     box.setAttribute("data-updated", String(Date.now()));
   });
 })();

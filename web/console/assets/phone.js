@@ -1,0 +1,80 @@
+// Agent desktop: the agent's phone feed over server-sent events updates
+// the state, the ringing/answered call and its screen pop in place, and a
+// click on the district map fills lat/long. No framework, no CDN.
+(function () {
+  "use strict";
+  var box = document.getElementById("phone");
+  if (!box) { return; }
+  var states = JSON.parse(box.getAttribute("data-states") || "{}");
+  var labels = JSON.parse(box.getAttribute("data-labels") || "{}");
+  function $(id) { return document.getElementById(id); }
+  function set(id, v) { var el = $(id); if (el) { el.textContent = v; } }
+
+  var map = $("map");
+  if (map) {
+    var minLong = Number(map.getAttribute("data-min-long")), maxLat = Number(map.getAttribute("data-max-lat"));
+    var sx = Number(map.getAttribute("data-scale-x")), sy = Number(map.getAttribute("data-scale-y"));
+    map.addEventListener("click", function (e) {
+      var pt = map.createSVGPoint();
+      pt.x = e.clientX; pt.y = e.clientY;
+      var p = pt.matrixTransform(map.getScreenCTM().inverse());
+      $("lat").value = (maxLat - p.y / sy).toFixed(5);
+      $("long").value = (minLong + p.x / sx).toFixed(5);
+      var pin = $("pin");
+      pin.setAttribute("cx", p.x); pin.setAttribute("cy", p.y);
+    });
+  }
+
+  if (!window.EventSource) { return; }
+  var es = new EventSource(box.getAttribute("data-events"));
+  es.addEventListener("feed", function (e) {
+    var ev = JSON.parse(e.data);
+    var call = $("call");
+    switch (ev.type) {
+    case "state":
+      if (ev.agent) {
+        set("agent-state", states[ev.agent.state] || ev.agent.state);
+        $("agent-state").setAttribute("data-state", ev.agent.state);
+      }
+      break;
+    case "ring":
+      var pop = ev.screen_pop || {};
+      call.setAttribute("data-call", ev.call);
+      set("call-status", labels.call_ring);
+      set("pop-caller", pop.caller || "—");
+      set("pop-language", pop.language || "—");
+      set("pop-path", (pop.ivr_path || []).join(" › ") || "—");
+      var ul = $("pop-cases");
+      ul.textContent = "";
+      var list = ev.past_cases || [];
+      if (!list.length) {
+        var li0 = document.createElement("li");
+        li0.className = "muted"; li0.textContent = labels.no_past_cases;
+        ul.appendChild(li0);
+      }
+      for (var i = 0; i < list.length; i++) {
+        var li = document.createElement("li"), a = document.createElement("a");
+        a.href = box.getAttribute("data-events").replace(/\/phone\/events$/, "/cases/" + encodeURIComponent(list[i].tracking_code));
+        a.textContent = list[i].tracking_code; a.dir = "ltr";
+        li.appendChild(a);
+        li.appendChild(document.createTextNode(" · " + list[i].service + " · " + list[i].status + " · " + list[i].opened));
+        ul.appendChild(li);
+      }
+      var note = document.createElement("li");
+      note.className = "muted"; note.textContent = labels.past_cases_scope;
+      ul.appendChild(note);
+      $("call-id").value = ev.call;
+      break;
+    case "answered":
+      if (ev.call === call.getAttribute("data-call")) { set("call-status", labels.call_answered); }
+      break;
+    case "ended":
+      if (ev.call === call.getAttribute("data-call")) { set("call-status", labels.call_ended); }
+      break;
+    case "missed":
+      if (ev.call === call.getAttribute("data-call")) { set("call-status", labels.call_missed); }
+      break;
+    }
+    box.setAttribute("data-last", ev.type);
+  });
+})();
