@@ -129,8 +129,12 @@ func (p *Pipeline) Await(ctx context.Context, id string) (Receipt, error) {
 	p.mu.Unlock()
 	defer p.dropWaiter(id, ch)
 
-	tick := time.NewTicker(p.cfg.AwaitPoll)
-	defer tick.Stop()
+	// This instance's workers wake the waiter directly; the ledger is
+	// polled only for decisions made elsewhere, backing off so that many
+	// waiting requests do not turn into a read storm.
+	poll := p.cfg.AwaitPoll
+	timer := time.NewTimer(poll)
+	defer timer.Stop()
 	for {
 		r, err := p.cfg.Ledger.MessageGet(context.WithoutCancel(ctx), id)
 		if err != nil {
@@ -142,7 +146,9 @@ func (p *Pipeline) Await(ctx context.Context, id string) (Receipt, error) {
 		select {
 		case r := <-ch:
 			return r, nil
-		case <-tick.C:
+		case <-timer.C:
+			poll = min(2*poll, 8*p.cfg.AwaitPoll)
+			timer.Reset(poll)
 		case <-ctx.Done():
 			return r, nil
 		}
