@@ -48,7 +48,10 @@ type Filter struct {
 	ServiceCode   string
 	Statuses      []Status
 	Department    string
-	OpenedFrom    time.Time // inclusive
-	OpenedTo      time.Time // exclusive
-	Limit         int       // default 100, at most 1000
+	// Phone is the citizen's number in E.164 (an agent's screen pop shows
+	// the caller's past cases).
+	Phone      string
+	OpenedFrom time.Time // inclusive
+	OpenedTo   time.Time // exclusive
+	Limit      int       // default 100, at most 1000
 }

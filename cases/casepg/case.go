@@ -116,6 +116,9 @@ func (s *Store) CaseSearch(ctx context.Context, f cases.Filter) ([]cases.Case, e
 		}
 		where = append(where, "status = ANY("+arg(ss)+")")
 	}
+	if f.Phone != "" {
+		where = append(where, "contact_phone = "+arg(f.Phone))
+	}
 	if f.Department != "" {
 		where = append(where, "department = "+arg(f.Department))
 	}

@@ -122,6 +122,9 @@ func (s *Store) CaseSearch(ctx context.Context, f cases.Filter) ([]cases.Case, e
 		}
 		in("status", ss)
 	}
+	if f.Phone != "" {
+		where, args = append(where, "contact_phone = ?"), append(args, f.Phone)
+	}
 	if f.Department != "" {
 		where, args = append(where, "department = ?"), append(args, f.Department)
 	}

@@ -162,6 +162,9 @@ func testCaseSearch(t *testing.T, e *Env) {
 	for i, svc := range []string{"lighting", "waste", "lighting", "traffic", "lighting"} {
 		m := NewMessage(e.Clock.Now())
 		m.ServiceCode = svc
+		if i%2 == 1 {
+			m.Contact.Phone = "+989150000001"
+		}
 		_, c := e.OpenCase(t, m)
 		if !c.OpenedAt.Equal(Epoch.Add(time.Duration(i) * time.Hour)) {
 			t.Fatalf("case %d opened at %v", i, c.OpenedAt)
@@ -193,6 +196,7 @@ func testCaseSearch(t *testing.T, e *Env) {
 		{"open or closed", cases.Filter{Statuses: []cases.Status{cases.StatusClosed, cases.StatusOpen}}, ids(4, 3, 2, 1, 0)},
 		{"assigned", cases.Filter{Statuses: []cases.Status{cases.StatusAssigned}}, nil},
 		{"department", cases.Filter{Department: "water"}, nil},
+		{"phone", cases.Filter{Phone: "+989150000001"}, ids(3, 1)},
 		{"opened from (inclusive)", cases.Filter{OpenedFrom: Epoch.Add(3 * time.Hour)}, ids(4, 3)},
 		{"opened to (exclusive)", cases.Filter{OpenedTo: Epoch.Add(2 * time.Hour)}, ids(1, 0)},
 		{"range", cases.Filter{OpenedFrom: Epoch.Add(time.Hour), OpenedTo: Epoch.Add(4 * time.Hour)}, ids(3, 2, 1)},

@@ -47,6 +47,25 @@ func (v caseView) CaseSearch(ctx context.Context, q channels.CaseQuery) ([]chann
 	return out, nil
 }
 
+// CasesByPhone lists the newest cases a caller opened, for the screen pop
+// an agent sees when the phone rings (staff only: the telephony portal's
+// agent API sits behind the agents' token).
+func (v caseView) CasesByPhone(ctx context.Context, phone string, limit int) ([]channels.CaseStatus, error) {
+	list, err := v.store.CaseSearch(ctx, cases.Filter{Phone: phone, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("cases of %s: %w", phone, err)
+	}
+	out := make([]channels.CaseStatus, 0, len(list))
+	for _, c := range list {
+		s, err := v.public(ctx, c, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 func (v caseView) public(ctx context.Context, c cases.Case, timeline bool) (channels.CaseStatus, error) {
 	s := channels.CaseStatus{
 		TrackingCode: c.TrackingCode,
