@@ -84,9 +84,21 @@ func (a *App) startProcess(ctx context.Context) (func(context.Context), error) {
 		return nil, fmt.Errorf("process: %w", err)
 	}
 	notifiers := map[string]channels.Notifier{}
+	// Portals that cannot push (the web form, staff desks) reach the
+	// citizen through the first SMS or email portal, if the citizen left a
+	// number or an address.
+	var bySMS, byEmail channels.Notifier
 	for _, p := range a.Portals {
-		if n, ok := p.Adapter.(channels.Notifier); ok {
-			notifiers[p.Name] = n
+		n, ok := p.Adapter.(channels.Notifier)
+		if !ok {
+			continue
+		}
+		notifiers[p.Name] = n
+		switch {
+		case p.Kind == "sms" && bySMS == nil:
+			bySMS = n
+		case p.Kind == "email" && byEmail == nil:
+			byEmail = n
 		}
 	}
 	tick := 5 * time.Second
@@ -105,7 +117,14 @@ func (a *App) startProcess(ctx context.Context) (func(context.Context), error) {
 		Notify: func(ctx context.Context, portal string, n channels.Notice) error {
 			nf, ok := notifiers[portal]
 			if !ok {
-				return fmt.Errorf("portal %q: %w", portal, process.ErrNoNotifier)
+				switch {
+				case n.Contact.Phone != "" && bySMS != nil:
+					nf, n.Thread = bySMS, ""
+				case n.Contact.Email != "" && byEmail != nil:
+					nf, n.Thread = byEmail, ""
+				default:
+					return fmt.Errorf("portal %q: %w", portal, process.ErrNoNotifier)
+				}
 			}
 			return nf.Notify(ctx, n)
 		},

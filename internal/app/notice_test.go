@@ -1,0 +1,81 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dargah137/dargah/cases/process"
+	"github.com/dargah137/dargah/channels/sms/smpp/smsctest"
+	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/internal/app/apptest"
+
+	_ "github.com/dargah137/dargah/channels/sms"
+)
+
+// TestWebCaseToldBySMS: a case opened on the web form, whose citizen left a
+// phone number, is told its answer and asked for a rating by SMS — the web
+// page cannot push, so the first SMS portal carries the notices.
+func TestWebCaseToldBySMS(t *testing.T) {
+	t.Setenv("DARGAH_PROCESS_TICK", "1h") // the test drives the outbox
+	srv := smsctest.New(t, smsctest.Config{})
+	h := apptest.Start(t, apptest.Options{Portals: fmt.Sprintf(`
+- name: web
+  type: webform
+- name: sms
+  type: sms
+  provider: smpp
+  addr: %q
+  system_id: dargah
+  password: secret
+  source_addr: "137"
+  reconnect_min: 20ms
+  retry_min: 20ms
+  retry_max: 200ms
+`, srv.Addr())})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := h.App.Pipeline.Submit(ctx, gateway.Message{
+		Portal: "web", PortalKind: "webform", PortalMessageID: "w-1",
+		Text: "چراغ‌های کوچه خاموش است", Contact: gateway.Contact{Phone: "+989121234567"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = h.App.Pipeline.Await(ctx, r.MessageID); err != nil || r.Decision.TrackingCode == "" {
+		t.Fatalf("receipt %+v, %v", r, err)
+	}
+	code := r.Decision.TrackingCode
+	c, err := h.Store.CaseGetByTracking(ctx, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := h.App.Process
+	dept := process.Actor{Role: process.RoleDepartment, Department: c.Department}
+	if _, err := eng.Answer(ctx, code, dept, "لامپ‌ها تعویض شد.", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Verify(ctx, code, process.Actor{Role: process.RoleStaff}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Deliver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := srv.WaitMessages(ctx, 1)
+	if err != nil {
+		t.Fatalf("no SMS reached the citizen: %v", err)
+	}
+	var texts []string
+	for _, m := range msgs {
+		if m.To != "989121234567" && m.To != "+989121234567" && m.To != "09121234567" {
+			t.Errorf("SMS to %q", m.To)
+		}
+		texts = append(texts, m.Text)
+	}
+	all := strings.Join(texts, "\n")
+	if !strings.Contains(all, "لامپ‌ها تعویض شد") || !strings.Contains(all, code) {
+		t.Errorf("the answer and the tracking code should reach the citizen by SMS; got %q", all)
+	}
+}
