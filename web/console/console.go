@@ -10,16 +10,25 @@
 //
 // Pages: /console/sign-in, / (home by role), /inbox, /cases/{code} (with
 // the actions the user's role allows), /desk (walk-in visitors and letters
-// become messages of the "walk-in" and "letters" portals), /wallboard (live
-// over server-sent events), /reports (inline SVG), /admin/users and
-// /admin/audit.
+// become messages of the "walk-in" and "letters" portals), /phone (the
+// agent desktop on the telephony portal: queue login with skills and
+// extension, pause with a reason, the ringing and answered call with its
+// screen pop and the caller's past cases live over server-sent events,
+// and the call's outcome — resolved, or a case with service, description
+// and a point on an inline SVG map of the districts), /search (cases by
+// tracking code, phone, service, status), /wallboard (live over
+// server-sent events: cases, phone queues from the ACD, agents by state,
+// today's cases per portal, cases near their deadline and escalated
+// ones), /reports (inline SVG), /admin/users and /admin/audit.
 //
 // Wiring (internal/app), with the users store in the case store's database:
 //
 //	us, _ := userdb.Open(ctx, cfg.Storage.Driver, cfg.Storage.DSN, cfg.Storage.Path)
 //	_ = us.Migrate(ctx)
 //	c, _ := console.New(cfg.Console, console.Deps{Users: us, Cases: a.Store, Intake: a.Pipeline,
-//		Actions: a.Process}) // Actions: only when a.Process != nil (a nil pointer is not a nil interface)
+//		Actions: a.Process, // only when a.Process != nil (a nil pointer is not a nil interface)
+//		Telephony: portal,  // a portal adapter implementing Telephony (*asterisk.Portal), optional
+//		Districts: o.Districts}) // org.yaml's districts, for the case map, optional
 //	c.Mount(mux) // serves /console/
 package console
 

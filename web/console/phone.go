@@ -100,7 +100,7 @@ func (c *Console) showPhone(w http.ResponseWriter, r *http.Request, p *principal
 		d.States[string(s)] = translate(lang, "agent_"+string(s))
 	}
 	d.Labels = map[string]string{}
-	for _, k := range []string{"call_ring", "call_answered", "call_ended", "call_missed", "no_past_cases", "past_cases_scope"} {
+	for _, k := range []string{"call_ring", "call_answered", "call_ended", "call_missed", "no_past_cases"} {
 		d.Labels[k] = translate(lang, k)
 	}
 	c.render(w, r, p, status, "phone", "phone_desk", view{Data: d, Flash: flash, Error: strings.Join(d.Errors, " ")})
@@ -196,26 +196,8 @@ type pastCase struct {
 	Opened       string `json:"opened"`
 }
 
-// pastCasesScope is how many of the latest cases are searched for a
-// caller's phone: cases.Filter has no phone filter, so the console looks
-// through the most recent ones itself.
-const pastCasesScope = 1000
-
 func (c *Console) casesByPhone(ctx context.Context, phone string, limit int) ([]cases.Case, error) {
-	list, err := c.cases.CaseSearch(ctx, cases.Filter{Limit: pastCasesScope})
-	if err != nil {
-		return nil, err
-	}
-	var out []cases.Case
-	for _, k := range list {
-		if k.Contact.Phone == phone {
-			out = append(out, k)
-			if limit > 0 && len(out) == limit {
-				break
-			}
-		}
-	}
-	return out, nil
+	return c.cases.CaseSearch(ctx, cases.Filter{Phone: phone, Limit: limit})
 }
 
 // phoneEvents relays the agent's feed as server-sent events ("feed"), the
@@ -441,7 +423,10 @@ func newDistrictMap(ds []org.District, lang string) *districtMap {
 	xy := func(p orb.Point) (float64, float64) {
 		return (p[0] - b.Min[0]) * k * scale, (b.Max[1] - p[1]) * scale
 	}
-	for i, d := range ds {
+	// Drawn last to first: org.yaml's first matching district wins, so it
+	// must be on top where districts overlap (Samen inside district 8).
+	for i := len(ds) - 1; i >= 0; i-- {
+		d := ds[i]
 		name := d.Name.Get(lang)
 		if name == "" {
 			name = d.Code

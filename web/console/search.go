@@ -15,9 +15,6 @@ type searchData struct {
 	Statuses                     []cases.Status
 	Searched                     bool
 	Cases                        []cases.Case
-	// PhoneScope is how many of the latest cases a phone search looks
-	// through (the case store has no phone filter).
-	PhoneScope int
 }
 
 // search finds cases by tracking code, the citizen's phone, service code
@@ -27,7 +24,7 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, p *principal) {
 	q := r.URL.Query()
 	lang := c.lang(w, r)
 	d := searchData{Code: strings.TrimSpace(q.Get("code")), Phone: strings.TrimSpace(q.Get("phone")),
-		Service: strings.TrimSpace(q.Get("service")), Status: q.Get("status"), PhoneScope: pastCasesScope,
+		Service: strings.TrimSpace(q.Get("service")), Status: q.Get("status"),
 		Statuses: append(append([]cases.Status(nil), openStatuses...), cases.StatusClosed)}
 	for code := range c.services {
 		d.Services = append(d.Services, code)
@@ -35,7 +32,6 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, p *principal) {
 	sort.Strings(d.Services)
 	v := view{}
 	f := cases.Filter{Limit: 200}
-	var phone string
 	bad := false
 	if d.Code != "" {
 		if !cases.ValidTrackingCode(d.Code) {
@@ -44,11 +40,11 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, p *principal) {
 		f.TrackingCodes = []string{d.Code}
 	}
 	if d.Phone != "" {
-		var ok bool
-		if phone, ok = normalizePhone(d.Phone); !ok {
+		phone, ok := normalizePhone(d.Phone)
+		if !ok {
 			bad = true
 		}
-		f.Limit = pastCasesScope
+		f.Phone = phone
 	}
 	if d.Service != "" {
 		if len(d.Service) > 64 {
@@ -81,15 +77,9 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, p *principal) {
 			return
 		}
 		for _, k := range list {
-			if phone != "" && k.Contact.Phone != phone {
-				continue
-			}
 			if canSeeCase(p.user, k) {
 				d.Cases = append(d.Cases, k)
 			}
-		}
-		if len(d.Cases) > 200 {
-			d.Cases = d.Cases[:200]
 		}
 	}
 	v.Data = d

@@ -22,6 +22,8 @@
       $("long").value = (minLong + p.x / sx).toFixed(5);
       var pin = $("pin");
       pin.setAttribute("cx", p.x); pin.setAttribute("cy", p.y);
+      var title = e.target.querySelector ? e.target.querySelector("title") : null;
+      set("district", title ? title.textContent : "");
     });
   }
 
@@ -60,9 +62,6 @@
         li.appendChild(document.createTextNode(" · " + list[i].service + " · " + list[i].status + " · " + list[i].opened));
         ul.appendChild(li);
       }
-      var note = document.createElement("li");
-      note.className = "muted"; note.textContent = labels.past_cases_scope;
-      ul.appendChild(note);
       $("call-id").value = ev.call;
       break;
     case "answered":
