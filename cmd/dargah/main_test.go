@@ -136,7 +136,9 @@ func TestDeadLetterAndReplay(t *testing.T) {
       - برف
 `, 1)
 	rulesPath := writeFile(t, dir, "routing.yaml", rules)
-	cfgPath = writeFile(t, dir, "dargah.yaml", fmt.Sprintf("data_dir: %s\nrouting: %s\n", dir, rulesPath))
+	// …and tells the organization which department clears snow.
+	orgPath := writeFile(t, dir, "org.yaml", strings.Replace(string(configs.Org), "services:\n", "services:\n  snow_removal: civil_works\n", 1))
+	cfgPath = writeFile(t, dir, "dargah.yaml", fmt.Sprintf("data_dir: %s\nrouting: %s\norg: %s\n", dir, rulesPath, orgPath))
 	out, err = runCmd(t, "replay", "-config", cfgPath, "-all")
 	if err != nil || !strings.Contains(out, "replayed") {
 		t.Fatalf("replay: %v\n%s", err, out)
