@@ -196,10 +196,12 @@ var messages = map[string][3]string{
 	"service_level":   {"سطح خدمت", "Service level", "مستوى الخدمة"},
 	"abandon_rate":    {"نرخ رهاشده", "Abandon rate", "نسبة المتروكة"},
 	"answered_n":      {"پاسخ‌داده", "Answered", "المُجاب"},
-	"per_portal":      {"پرونده‌های امروز به تفکیک درگاه", "Today's cases by portal", "ملفات اليوم حسب البوابة"},
+	"per_portal":      {"امروز به تفکیک درگاه", "Today by portal", "اليوم حسب البوابة"},
 	"portal":          {"درگاه", "Portal", "البوابة"},
 	"near_deadline":   {"پرونده‌های نزدیک به مهلت (۲۴ ساعت)", "Cases near their deadline (24 h)", "ملفات قريبة من المهلة (٢٤ ساعة)"},
 	"escalated_cases": {"پرونده‌های ارجاع‌شده به سطح بالاتر", "Escalated cases", "الملفات المصعّدة"},
+	"requests":        {"درخواست‌ها", "Requests", "الطلبات"},
+	"cases_n":         {"پرونده‌ها", "Cases", "الملفات"},
 	"level":           {"سطح", "Level", "المستوى"},
 }
 

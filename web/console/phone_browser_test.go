@@ -172,6 +172,7 @@ func TestBrowserPhone(t *testing.T) {
 		t.Errorf("official opening another department's case: %d", resp.Status)
 	}
 	shot(t, agent, "27-official-forbidden")
-	must(t, chromedp.Do(boss, chromedp.Navigate(e.URL+"/console/wallboard")), "wallboard again")
+	// Still without reloading: the call's request appears under its portal.
+	poll(t, boss, "phone portal's volume on the wallboard", `[...document.querySelectorAll("#per-portal tbody tr")].some(tr => tr.cells[0].textContent === "phone" && tr.cells[1].textContent === "۱")`)
 	shot(t, boss, "28-wallboard")
 }

@@ -29,8 +29,11 @@ type Stats struct {
 	AgentList []acd.Agent    `json:"-"`
 	// Queues are the phone queues' live numbers (empty without telephony).
 	Queues map[string]QueueStats `json:"queues"`
-	// PerPortal counts today's cases by the portal they came from.
-	PerPortal map[string]int `json:"per_portal"`
+	// PerPortal counts today's cases by the portal they came from, and
+	// PerPortalMessages today's decided messages (requests, resolved on
+	// the spot or not) when the store keeps statistics.
+	PerPortal         map[string]int `json:"per_portal"`
+	PerPortalMessages map[string]int `json:"per_portal_messages"`
 	// NearDeadline are open cases due within 24 hours (or overdue), soonest
 	// first, and Escalated open escalated cases; at most 10 each.
 	NearDeadline  []cases.Case `json:"-"`
@@ -66,6 +69,16 @@ func (c *Console) stats(ctx context.Context) (Stats, error) {
 		Queues: map[string]QueueStats{}, PerPortal: map[string]int{}}
 	for _, k := range today {
 		s.PerPortal[k.Portal]++
+	}
+	if ss, ok := c.cases.(cases.StatsStore); ok {
+		st, err := ss.Stats(ctx, midnight, midnight.AddDate(0, 0, 1))
+		if err != nil {
+			return Stats{}, fmt.Errorf("today's statistics: %w", err)
+		}
+		s.PerPortalMessages = map[string]int{}
+		for _, n := range st.MessagesByPortal {
+			s.PerPortalMessages[n.Key] = int(n.Count)
+		}
 	}
 	if c.phone != nil {
 		for name, g := range c.phone.Dispatcher().Stats().Queues {
@@ -139,18 +152,82 @@ func (c *Console) wallboard(w http.ResponseWriter, r *http.Request, p *principal
 		queues = append(queues, q)
 	}
 	sort.Strings(queues)
-	var portals []statusCount
-	for pn, n := range s.PerPortal {
-		portals = append(portals, statusCount{cases.Status(pn), n})
-	}
-	sort.Slice(portals, func(i, j int) bool { return portals[i].Status < portals[j].Status })
 	c.render(w, r, p, http.StatusOK, "wallboard", "wallboard", view{Data: struct {
-		Stats   Stats
-		Rows    []statusCount
-		Agents  []agentCount
-		Queues  []string
-		Portals []statusCount
-	}{s, rows, agents, queues, portals}})
+		Stats  Stats
+		Rows   []statusCount
+		Agents []agentCount
+		Queues []string
+		Live   liveLists
+	}{s, rows, agents, queues, c.liveLists(c.lang(w, r), s)}})
+}
+
+// liveLists are the wallboard's tables as the script redraws them, texts
+// already in the reader's language.
+type liveLists struct {
+	Portals   []portalRow `json:"portals"`
+	Near      []caseRow   `json:"near"`
+	Escalated []caseRow   `json:"escalated"`
+	Agents    []agentRow  `json:"agent_list"`
+}
+
+type portalRow struct {
+	Portal   string `json:"portal"`
+	Messages string `json:"messages"`
+	Cases    string `json:"cases"`
+}
+
+type caseRow struct {
+	Code    string `json:"code"`
+	Service string `json:"service"`
+	Dept    string `json:"dept"`
+	Due     string `json:"due"`
+	Level   string `json:"level"`
+	Overdue bool   `json:"overdue"`
+}
+
+type agentRow struct {
+	ID     string `json:"id"`
+	State  string `json:"state"`
+	Since  string `json:"since"`
+	Reason string `json:"reason"`
+}
+
+func (c *Console) liveLists(lang string, s Stats) liveLists {
+	v := view{c: c, Lang: lang}
+	l := liveLists{Portals: []portalRow{}, Near: []caseRow{}, Escalated: []caseRow{}, Agents: []agentRow{}}
+	names := map[string]bool{}
+	for n := range s.PerPortal {
+		names[n] = true
+	}
+	for n := range s.PerPortalMessages {
+		names[n] = true
+	}
+	var sorted []string
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		row := portalRow{Portal: n, Cases: v.Num(s.PerPortal[n]), Messages: "—"}
+		if s.PerPortalMessages != nil {
+			row.Messages = v.Num(s.PerPortalMessages[n])
+		}
+		l.Portals = append(l.Portals, row)
+	}
+	row := func(k cases.Case) caseRow {
+		return caseRow{Code: k.TrackingCode, Service: v.Service(k.ServiceCode), Dept: k.Department, Due: v.Date(k.DueAt),
+			Level: v.Num(k.EscalationLevel), Overdue: !k.DueAt.IsZero() && k.DueAt.Before(s.At)}
+	}
+	for _, k := range s.NearDeadline {
+		l.Near = append(l.Near, row(k))
+	}
+	for _, k := range s.EscalatedList {
+		l.Escalated = append(l.Escalated, row(k))
+	}
+	for _, a := range s.AgentList {
+		l.Agents = append(l.Agents, agentRow{ID: a.ID, State: v.T("agent_" + string(a.State)), Since: v.Date(a.Since), Reason: a.PauseReason})
+	}
+	return l
 }
 
 // wallboardEvents streams Stats as server-sent events ("stats") until the
@@ -166,6 +243,7 @@ func (c *Console) wallboardEvents(w http.ResponseWriter, r *http.Request, p *pri
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
+	lang := c.lang(w, r)
 	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.IdleTimeout)
 	defer cancel()
 	tick := time.NewTicker(c.cfg.WallboardEvery)
@@ -178,7 +256,10 @@ func (c *Console) wallboardEvents(w http.ResponseWriter, r *http.Request, p *pri
 			}
 			return
 		}
-		b, _ := json.Marshal(s)
+		b, _ := json.Marshal(struct {
+			Stats
+			Live liveLists `json:"live"`
+		}{s, c.liveLists(lang, s)})
 		if _, err := fmt.Fprintf(w, "event: stats\ndata: %s\n\n", b); err != nil {
 			return
 		}

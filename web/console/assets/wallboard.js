@@ -34,6 +34,37 @@
         cells[m].textContent = num(q[cells[m].className.slice(2)] || 0);
       }
     }
+    var live = s.live || {};
+    var prefix = box.getAttribute("data-events").replace(/\/wallboard\/events$/, "");
+    fill("per-portal", live.portals, function (r) { return [[r.portal, "ltr", "th"], [r.messages], [r.cases]]; });
+    fill("agent-list", live.agent_list, function (r) { return [[r.id, "ltr"], [r.state], [r.since], [r.reason]]; });
+    fill("near-deadline", live.near, function (r) { return [[r.code, "ltr", "a"], [r.service], [r.dept, "ltr"], [r.due]]; }, "overdue");
+    fill("escalated-list", live.escalated, function (r) { return [[r.code, "ltr", "a"], [r.service], [r.dept, "ltr"], [r.level]]; });
+    function fill(id, rows, cells, mark) {
+      var table = document.getElementById(id);
+      if (!table || !rows) { return; }
+      var body = document.createElement("tbody");
+      for (var i = 0; i < rows.length; i++) {
+        var tr = document.createElement("tr");
+        if (mark && rows[i][mark]) { tr.className = mark; }
+        var cs = cells(rows[i]);
+        for (var j = 0; j < cs.length; j++) {
+          var td = document.createElement(cs[j][2] === "th" ? "th" : "td");
+          if (cs[j][1]) { td.dir = cs[j][1]; }
+          if (cs[j][2] === "a") {
+            var a = document.createElement("a");
+            a.href = prefix + "/cases/" + encodeURIComponent(cs[j][0]);
+            a.textContent = cs[j][0];
+            td.appendChild(a);
+          } else {
+            td.textContent = cs[j][0] || "";
+          }
+          tr.appendChild(td);
+        }
+        body.appendChild(tr);
+      }
+      table.replaceChild(body, table.tBodies[0]);
+    }
     box.setAttribute("data-updated", String(Date.now()));
   });
 })();
