@@ -1,11 +1,18 @@
 package console_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/dargah137/dargah/channels/asterisk/aritest"
 	"github.com/dargah137/dargah/internal/app/apptest"
+	"github.com/dargah137/dargah/routing/acd"
 	"github.com/dargah137/dargah/web/console/users"
 )
 
@@ -67,5 +74,47 @@ func TestSearch(t *testing.T) {
 	}
 	if code, _ := o.get("/console/phone"); code != http.StatusForbidden {
 		t.Errorf("official on the phone desk: %d", code)
+	}
+}
+
+// TestAppWiresTelephony: the app's own console (internal/app) finds the
+// asterisk portal and org.yaml's districts: the phone desk is there with
+// its map.
+func TestAppWiresTelephony(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{})
+	tokenEnv := fmt.Sprintf("DARGAH_TEST_CONSOLE_AGENT_TOKEN_W%d", time.Now().UnixNano())
+	os.Setenv(tokenEnv, "console-test-token")
+	t.Cleanup(func() { os.Unsetenv(tokenEnv) })
+	h := apptest.Start(t, apptest.Options{Runtime: apptest.Embedded, Portals: fmt.Sprintf(phonePortalYAML, srv.URL(), tokenEnv)})
+	addUser(t, h.App.Users, users.User{Username: "zahra", Roles: []users.Role{users.RoleAgent}}, "agent-password-1")
+	a := newClient(t, h.URL)
+	if code, _ := a.signIn("zahra", "agent-password-1"); code != http.StatusOK {
+		t.Fatalf("sign-in on the app's console: %d", code)
+	}
+	code, body := a.get("/console/phone")
+	if code != http.StatusOK {
+		t.Fatalf("phone desk: %d", code)
+	}
+	mustContain(t, body, `id="phone-login"`, `id="map"`, `class="district"`)
+	code, body = a.post("/console/phone/state", url.Values{"action": {"login"}, "endpoint": {"PJSIP/201"}, "skills": {"fa:5 asphalt:3"}})
+	if code != http.StatusOK || !strings.Contains(body, `data-state="available"`) {
+		t.Fatalf("queue login on the app's console: %d", code)
+	}
+	ag, err := h.App.Portals[0].Adapter.(interface{ Agents() acd.AgentPool }).Agents().Get(context.Background(), "zahra")
+	if err != nil || ag.State != acd.Available || ag.Endpoint != "PJSIP/201" {
+		t.Fatalf("agent in the ACD: %+v %v", ag, err)
+	}
+	code, body = a.post("/console/phone/state", url.Values{"action": {"pause"}, "reason": {""}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="error"`) {
+		t.Errorf("pause without a reason: %d", code)
+	}
+	code, _ = a.post("/console/phone/outcome", url.Values{"call": {"no-such-call"}, "outcome": {"resolved"}})
+	if code != http.StatusConflict {
+		t.Errorf("outcome of an unknown call: %d", code)
+	}
+	code, _ = a.post("/console/phone/outcome", url.Values{"call": {"x"}, "outcome": {"case"}, "lat": {"95"}, "long": {"59.6"}})
+	if code != http.StatusUnprocessableEntity {
+		t.Errorf("outcome with bad input: %d", code)
 	}
 }
