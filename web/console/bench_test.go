@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/cases/org"
+	"github.com/dargah137/dargah/configs"
+	"github.com/dargah137/dargah/routing/acd"
 	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/web/console/users"
 )
@@ -38,5 +41,32 @@ func BenchmarkRenderCase(b *testing.B) {
 			b.Fatal(w.Code)
 		}
 		_, _ = io.Discard.Write(w.Body.Bytes())
+	}
+}
+
+// BenchmarkRenderPhone renders the agent desktop with the district map of
+// configs/org.yaml: the page an agent reloads after every call.
+func BenchmarkRenderPhone(b *testing.B) {
+	pages, err := parsePages()
+	if err != nil {
+		b.Fatal(err)
+	}
+	o, err := org.Parse("org.yaml", configs.Org)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &Console{cfg: Config{Prefix: "/console"}, pages: pages, now: time.Now, services: map[string]map[string]string{"asphalt": {"fa": "آسفالت"}},
+		dmaps: map[string]*districtMap{"fa": newDistrictMap(o.Districts, "fa")}}
+	p := &principal{user: users.User{Username: "zahra", Roles: []users.Role{users.RoleAgent}}, session: users.Session{CSRF: "t"}}
+	d := phoneData{Agent: acd.Agent{ID: "zahra", State: acd.Available, Endpoint: "PJSIP/201", Skills: map[string]int{"fa": 5}}, In: true,
+		Services: []string{"asphalt"}, Map: c.dmaps["fa"], States: map[string]string{"available": "آماده"}, Labels: map[string]string{"call_ring": "زنگ"}}
+	r := httptest.NewRequest("GET", "/console/phone", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		c.render(w, r, p, 200, "phone", "phone_desk", view{Data: d})
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
 	}
 }
