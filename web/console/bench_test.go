@@ -10,8 +10,8 @@ import (
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/org"
 	"github.com/dargah137/dargah/configs"
-	"github.com/dargah137/dargah/routing/acd"
 	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/routing/acd"
 	"github.com/dargah137/dargah/web/console/users"
 )
 
