@@ -382,9 +382,9 @@ func TestReconnectWhenFolderDisappears(t *testing.T) {
 	if err := admin.Create(folder, nil).Wait(); err != nil {
 		t.Fatalf("recreate folder: %v", err)
 	}
-	// Right after a recreate Dovecot may still refuse an APPEND ("Mailbox
-	// was deleted under us") while another session re-opens the folder;
-	// the delivering side retries like a real MTA would.
+	// Right after a recreate Dovecot may refuse an APPEND from the session
+	// that deleted the folder ("Mailbox was deleted under us"); the
+	// delivering side retries on a fresh connection, like a real MTA.
 	after := simpleMail("f@example.com", "after-"+folder+"@example.com", "after")
 	for i := 0; ; i++ {
 		err := tryDeliver(admin, folder, after)
@@ -395,6 +395,7 @@ func TestReconnectWhenFolderDisappears(t *testing.T) {
 			t.Fatalf("append to %s: %v", folder, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+		admin = adminClient(t, acc)
 	}
 	if m := in.next(t); m.PortalMessageID != "after-"+folder+"@example.com" {
 		t.Fatalf("submitted %s", m.PortalMessageID)
