@@ -71,13 +71,17 @@ func (c *Console) stats(ctx context.Context) (Stats, error) {
 		s.PerPortal[k.Portal]++
 	}
 	if ss, ok := c.cases.(cases.StatsStore); ok {
-		st, err := ss.Stats(ctx, midnight, midnight.AddDate(0, 0, 1))
-		if err != nil {
-			return Stats{}, fmt.Errorf("today's statistics: %w", err)
-		}
-		s.PerPortalMessages = map[string]int{}
-		for _, n := range st.MessagesByPortal {
-			s.PerPortalMessages[n.Key] = int(n.Count)
+		// Requests per portal are a nicety: without them the wallboard
+		// still shows cases, so a failure is logged, not fatal.
+		if st, err := ss.Stats(ctx, midnight, midnight.AddDate(0, 0, 1)); err != nil {
+			if ctx.Err() == nil {
+				c.log.Warn("console: today's statistics", "err", err)
+			}
+		} else {
+			s.PerPortalMessages = map[string]int{}
+			for _, n := range st.MessagesByPortal {
+				s.PerPortalMessages[n.Key] = int(n.Count)
+			}
 		}
 	}
 	if c.phone != nil {
