@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -231,6 +232,18 @@ func serve(ctx context.Context, cfg app.Config, logOut io.Writer) error {
 	if err := a.Start(ctx); err != nil {
 		a.Close()
 		return err
+	}
+	if eff.DebugListen != "" {
+		// Profiles only on an operator's own address, never on the public one.
+		dbg := http.NewServeMux()
+		dbg.HandleFunc("/debug/pprof/", pprof.Index)
+		dbg.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dbg.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go func() {
+			if err := http.ListenAndServe(eff.DebugListen, dbg); err != nil {
+				log.Error("debug listener", "err", err)
+			}
+		}()
 	}
 	ln, err := net.Listen("tcp", eff.Listen)
 	if err != nil {
