@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Message is one citizen message, normalized from any portal.
@@ -92,8 +91,8 @@ func (m *Message) Validate() error {
 	if m.PortalMessageID == "" {
 		errs = append(errs, errors.New("portal_message_id is required"))
 	}
-	if !utf8.ValidString(m.Text) {
-		errs = append(errs, errors.New("text is not valid UTF-8"))
+	if why := BadText(*m); why != "" {
+		errs = append(errs, errors.New(why))
 	}
 	if strings.TrimSpace(m.Text) == "" && len(m.Attachments) == 0 && m.Location == nil {
 		errs = append(errs, errors.New("text, attachment or location is required"))

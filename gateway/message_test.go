@@ -27,6 +27,7 @@ func TestMessageValidate(t *testing.T) {
 		{"no portal id", func(m *Message) { m.PortalMessageID = "" }, "portal_message_id"},
 		{"blank", func(m *Message) { m.Text = " \n" }, "text, attachment or location"},
 		{"bad utf8", func(m *Message) { m.Text = "a\xffb" }, "UTF-8"},
+		{"NUL in a name", func(m *Message) { m.Contact.Name = "a\x00" }, "contact.name contains a NUL"},
 		{"too long", func(m *Message) { m.Text = strings.Repeat("x", MaxTextBytes+1) }, "more than"},
 		{"language", func(m *Message) { m.Language = "de" }, "language"},
 		{"lat range", func(m *Message) { m.Location = &Location{Lat: 91, Long: 1} }, "out of range"},

@@ -46,7 +46,7 @@ func (s *Store) MessageAccept(ctx context.Context, m gateway.Message) (gateway.R
 	if m.ID == "" || m.Portal == "" || m.PortalMessageID == "" {
 		return gateway.Receipt{}, false, fmt.Errorf("accept message: %w: id, portal and portal_message_id are required", gateway.ErrInvalid)
 	}
-	if why := badText(m); why != "" {
+	if why := gateway.BadText(m); why != "" {
 		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: %w: %s", m.ID, gateway.ErrInvalid, why)
 	}
 	payload, err := json.Marshal(m)

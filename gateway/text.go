@@ -1,18 +1,17 @@
-package casesqlite
+package gateway
 
 import (
 	"strings"
 	"unicode/utf8"
-
-	"github.com/dargah137/dargah/gateway"
 )
 
-// badText says which field of m holds text no backend can keep as
-// given, or "". PostgreSQL text and jsonb cannot store NUL, and JSON
-// would silently replace invalid UTF-8; both stores refuse such a
-// message, so one backend never accepts what the other rejects and
-// nothing is changed behind the sender's back.
-func badText(m gateway.Message) string {
+// BadText says which field of m holds text no backend can keep as given,
+// or "". PostgreSQL text and jsonb cannot store NUL, and JSON would
+// silently replace invalid UTF-8: Validate refuses such a message at
+// intake, and both case stores refuse it too, so one backend never
+// accepts what the other rejects and nothing is changed behind the
+// sender's back.
+func BadText(m Message) string {
 	for _, f := range []struct{ name, v string }{
 		{"id", m.ID}, {"portal", m.Portal}, {"portal_kind", m.PortalKind},
 		{"portal_message_id", m.PortalMessageID}, {"contact.phone", m.Contact.Phone},
