@@ -272,7 +272,7 @@ func (a *Adapter) Start(ctx context.Context, env channels.Env) error {
 		if env.Leases != nil {
 			a.Leaser = env.Leases
 		} else {
-			a.Leaser = KVLeaser{KV: env.KV, Now: a.now}
+			a.Leaser = KVLeaser{KV: env.KV}
 		}
 	}
 	// The instance name says who holds the mailbox; the random part keeps
