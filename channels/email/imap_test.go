@@ -198,14 +198,18 @@ func folderUIDs(t testing.TB, c *imapclient.Client, folder string) (n uint32, fl
 func fetchFlags(t testing.TB, acc imapAccount, folder string) map[string][]imap.Flag {
 	t.Helper()
 	c := adminClient(t, acc)
-	if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+	sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
 		t.Fatalf("select %s: %v", folder, err)
+	}
+	out := map[string][]imap.Flag{}
+	if sel.NumMessages == 0 {
+		return out // FETCH 1:* on an empty folder is a BAD command
 	}
 	msgs, err := c.Fetch(imap.SeqSet{imap.SeqRange{Start: 1, Stop: 0}}, &imap.FetchOptions{Flags: true, Envelope: true}).Collect()
 	if err != nil {
 		t.Fatalf("fetch flags: %v", err)
 	}
-	out := map[string][]imap.Flag{}
 	for _, m := range msgs {
 		out[m.Envelope.MessageID] = m.Flags
 	}
