@@ -8,11 +8,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
+	"github.com/dargah137/dargah/internal/migrate"
 	"log/slog"
-	"sort"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -90,46 +87,12 @@ func (s *Store) Close() error {
 // then compare equal.
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, p := range names {
-		name := strings.TrimPrefix(p, "migrations/")
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and _", name)
-		}
-		b, err := migrationFS.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share a number", out[i-1].name, out[i].name)
-		}
-	}
-	return out, nil
-}
-
 // Migrate runs the embedded migrations that have not run yet, each in its
 // own transaction. A session advisory lock (per schema) lets several
 // instances start at once: one migrates, the others wait and find nothing
 // left to do.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := migrate.Read(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("casepg: read migrations: %w", err)
 	}
@@ -175,21 +138,21 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("casepg: migrate: read schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			// Simple protocol: a migration file holds several statements.
-			if _, err := tx.Exec(ctx, m.sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL, pgx.QueryExecModeSimpleProtocol); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("casepg: migration %s: %w", m.name, err)
+			return fmt.Errorf("casepg: migration %s: %w", m.Name, err)
 		}
-		s.log.Info("migration applied", "migration", m.name)
+		s.log.Info("migration applied", "migration", m.Name)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package casepg
 
 import (
+	"github.com/dargah137/dargah/internal/migrate"
 	"testing"
 	"time"
 
@@ -65,7 +66,7 @@ func TestMigrateConcurrent(t *testing.T) {
 	if err := s.pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := migrations(); n != len(want) {
+	if want, _ := migrate.Read(migrationFS, "migrations"); n != len(want) {
 		t.Errorf("schema_migrations has %d rows, want %d", n, len(want))
 	}
 }

@@ -14,12 +14,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
+	"github.com/dargah137/dargah/internal/migrate"
 	"log/slog"
 	"net/url"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,45 +146,11 @@ func nullTime(n sql.NullInt64) time.Time {
 	return fromNanos(n.Int64)
 }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, p := range names {
-		name := strings.TrimPrefix(p, "migrations/")
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and _", name)
-		}
-		b, err := migrationFS.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share a number", out[i-1].name, out[i].name)
-		}
-	}
-	return out, nil
-}
-
 // Migrate runs the embedded migrations that have not run yet, each in its
 // own IMMEDIATE transaction, which holds the file's write lock: a second
 // process migrating at once waits, then finds the version applied.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := migrate.Read(migrationFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("casesqlite: read migrations: %w", err)
 	}
@@ -200,24 +163,24 @@ func (s *Store) Migrate(ctx context.Context) error {
 	for _, m := range ms {
 		err := s.writeTx(ctx, func(tx *sql.Tx) error {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.version, m.name, time.Now().UnixNano()); err != nil {
+				m.Version, m.Name, time.Now().UnixNano()); err != nil {
 				return err
 			}
-			s.log.Info("migration applied", "migration", m.name)
+			s.log.Info("migration applied", "migration", m.Name)
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("casesqlite: migration %s: %w", m.name, err)
+			return fmt.Errorf("casesqlite: migration %s: %w", m.Name, err)
 		}
 	}
 	return nil

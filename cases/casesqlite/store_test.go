@@ -1,6 +1,7 @@
 package casesqlite
 
 import (
+	"github.com/dargah137/dargah/internal/migrate"
 	"path/filepath"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestMigrateConcurrent(t *testing.T) {
 	if err := s.r.QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := migrations(); n != len(want) {
+	if want, _ := migrate.Read(migrationFS, "migrations"); n != len(want) {
 		t.Errorf("schema_migrations has %d rows, want %d", n, len(want))
 	}
 }
