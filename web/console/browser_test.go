@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"os"
@@ -280,7 +281,14 @@ func TestBrowserConsoles(t *testing.T) {
 	if n := eval(t, ctx, `String(document.querySelectorAll("#chart rect").length)`); n != "2" {
 		t.Errorf("report chart has %s bars, want 2", n)
 	}
-	shot(t, ctx, "15-reports")
+	if n := eval(t, ctx, `String(document.querySelectorAll("#kpis svg, section.report h2").length)`); n != "9" {
+		t.Errorf("report has %s gauges and charts, want 3 and 6", n)
+	}
+	// The whole report, not only the first screen.
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	must(t, err, "reports screenshot")
+	full := filepath.Join(cmp.Or(os.Getenv("DARGAH_SCREENSHOTS"), filepath.Join("testdata", "screenshots")), "15-reports.png")
+	must(t, os.WriteFile(full, png, 0o644), "write reports screenshot")
 	must(t, chromedp.Do(ctx, chromedp.Navigate(e.URL+"/console/inbox?lang=en")), "inbox en")
 	if d := eval(t, ctx, `document.documentElement.dir`); d != "ltr" {
 		t.Errorf("English inbox dir %q", d)

@@ -277,7 +277,9 @@ func (c *Console) routes() {
 	watch := []users.Role{users.RoleSupervisor}
 	m.HandleFunc("GET "+p+"/wallboard", c.auth(watch, c.wallboard))
 	m.HandleFunc("GET "+p+"/wallboard/events", c.auth(watch, c.wallboardEvents))
-	m.HandleFunc("GET "+p+"/reports", c.auth([]users.Role{users.RoleSupervisor, users.RoleFollowUp, users.RoleInspection}, c.reports))
+	reportRoles := []users.Role{users.RoleSupervisor, users.RoleFollowUp, users.RoleInspection}
+	m.HandleFunc("GET "+p+"/reports", c.auth(reportRoles, c.reports))
+	m.HandleFunc("GET "+p+"/reports.csv", c.auth(reportRoles, c.reportsCSV))
 
 	m.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, http.StatusNotFound, "not_found")
