@@ -54,7 +54,7 @@ type reportRange struct {
 // parseRange reads ?from=&to= as Jalali days in Asia/Tehran, to inclusive:
 // the range is [from 00:00, to+1 00:00). Empty values default to the last
 // reportDays days ending today.
-func (c *Console) parseRange(r *http.Request) reportRange {
+func (c *Console) parseRange(r *http.Request, lang string) reportRange {
 	q := r.URL.Query()
 	today := c.now().In(workcal.Tehran())
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, today.Location())
@@ -75,7 +75,7 @@ func (c *Console) parseRange(r *http.Request) reportRange {
 		}
 		end = t
 	} else {
-		rg.To = workcal.FormatJalali(end, false)
+		rg.To = digits(lang, workcal.FormatJalali(end, false))
 	}
 	start := end.AddDate(0, 0, -(reportDays - 1))
 	if rg.From != "" {
@@ -86,7 +86,7 @@ func (c *Console) parseRange(r *http.Request) reportRange {
 		}
 		start = t
 	} else {
-		rg.From = workcal.FormatJalali(start, false)
+		rg.From = digits(lang, workcal.FormatJalali(start, false))
 	}
 	if end.Before(start) {
 		rg.ErrorKey = "report_to_before_from"
@@ -107,7 +107,7 @@ func (c *Console) statsStore() cases.StatsStore {
 func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) {
 	lang := c.lang(w, r)
 	v := view{c: c, Lang: lang}
-	rg := c.parseRange(r)
+	rg := c.parseRange(r, lang)
 	data := struct {
 		Range   reportRange
 		CSVURL  string
@@ -144,7 +144,7 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) 
 			v.Tf("rep_of_messages", st.MessagesResolved, st.MessagesDecided), st.ResolvedShare, rtl),
 		newGauge("g-result", v.T("rep_result3d"), percent(lang, st.ResultShare),
 			v.Tf("rep_of_cases", st.ResultWithinCount, st.CasesOpened), st.ResultShare, rtl),
-		newGauge("g-satisfaction", v.T("rep_satisfaction"), decimal(lang, st.MeanSatisfaction)+" / "+digits(lang, "5"),
+		newGauge("g-satisfaction", v.T("rep_satisfaction"), v.Tf("rep_of_5", decimal(lang, st.MeanSatisfaction)),
 			v.Tf("rep_rated", st.Rated), st.MeanSatisfaction/5, rtl),
 	}
 	var comp []bar
@@ -189,7 +189,7 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) 
 // language, one row per case). Each download is audited: it is bulk data.
 func (c *Console) reportsCSV(w http.ResponseWriter, r *http.Request, p *principal) {
 	lang := c.lang(w, r)
-	rg := c.parseRange(r)
+	rg := c.parseRange(r, lang)
 	if rg.ErrorKey != "" {
 		msg := translate(lang, rg.ErrorKey)
 		if rg.ErrorValue != "" {

@@ -68,10 +68,10 @@ func TestReports(t *testing.T) {
 			mustContain(t, body,
 				"۳۳٫۳٪", "۱ از ۳ پیام", // resolved on the spot
 				"۵۰٪", "۱ از ۲ پرونده", // result within 3 days
-				"۴ / ۵", "از ۱ نظر", // satisfaction
+				"۴ از ۵", "از ۱ نظر", // satisfaction
 				"۱۰۰٪ (۱/۱)",                // the answered case's department met its deadline
 				a.Department, "web", "<svg", // portal volume
-				"value=\""+workcal.FormatJalali(time.Now(), false)+"\"", // default range ends today
+				"value=\""+workcal.FormatJalaliFa(time.Now(), false)+"\"", // default range ends today
 			)
 			if strings.Contains(body, "<script") {
 				t.Error("reports page has a script")
