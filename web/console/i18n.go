@@ -223,6 +223,7 @@ var messages = map[string][3]string{
 	"rep_messages_portal":   {"پیام‌ها به تفکیک درگاه", "Messages by portal", "الرسائل حسب البوابة"},
 	"rep_cases_portal":      {"پرونده‌ها به تفکیک درگاه", "Cases by portal", "الملفات حسب البوابة"},
 	"rep_cases_district":    {"پرونده‌ها به تفکیک منطقه", "Cases by district", "الملفات حسب المنطقة"},
+	"rep_mean_hours":        {"میانگین %s ساعت تا نتیجه", "mean %s hours to result", "متوسط %s ساعة حتى النتيجة"},
 	"rep_of_5":              {"%s از ۵", "%s / 5", "%s من ٥"},
 	"rep_unknown":           {"نامشخص", "Unknown", "غير محدد"},
 	"rep_empty":             {"در این بازه داده‌ای نیست.", "No data in this range.", "لا توجد بيانات في هذه الفترة."},

@@ -143,7 +143,7 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) 
 		newGauge("g-resolved", v.T("rep_resolved"), percent(lang, st.ResolvedShare),
 			v.Tf("rep_of_messages", st.MessagesResolved, st.MessagesDecided), st.ResolvedShare, rtl),
 		newGauge("g-result", v.T("rep_result3d"), percent(lang, st.ResultShare),
-			v.Tf("rep_of_cases", st.ResultWithinCount, st.CasesOpened), st.ResultShare, rtl),
+			v.Tf("rep_of_cases", st.ResultWithinCount, st.CasesOpened)+" — "+v.Tf("rep_mean_hours", decimal(lang, st.MeanHoursToResult)), st.ResultShare, rtl),
 		newGauge("g-satisfaction", v.T("rep_satisfaction"), v.Tf("rep_of_5", decimal(lang, st.MeanSatisfaction)),
 			v.Tf("rep_rated", st.Rated), st.MeanSatisfaction/5, rtl),
 	}

@@ -131,6 +131,14 @@ func TestReports(t *testing.T) {
 				t.Errorf("audit of exports: %+v %v", list, err)
 			}
 
+			// English: left-to-right, ASCII digits, English CSV header.
+			if code, body := c.get("/console/reports?lang=en"); code != http.StatusOK || !strings.Contains(body, `dir="ltr"`) || !strings.Contains(body, "33.3%") || !strings.Contains(body, "4 / 5") {
+				t.Errorf("English report: %d", code)
+			}
+			if code, body := c.get("/console/reports.csv"); code != http.StatusOK || !strings.HasPrefix(body, "\uFEFFtracking_code,") {
+				t.Errorf("English csv: %d %.40q", code, body)
+			}
+
 			// Roles: an agent alone sees neither the page nor the file.
 			addUser(t, e.Users, users.User{Username: "ag", Roles: []users.Role{users.RoleAgent}}, "agent-password-9")
 			ag := newClient(t, e.URL)
