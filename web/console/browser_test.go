@@ -187,7 +187,7 @@ func TestBrowserConsoles(t *testing.T) {
 	t.Parallel()
 	e := start(t, apptest.Embedded)
 	k := openCase(t, e, "b-1", "خیابان سناباد چاله دارد و آسفالت خراب شده <script>alert(1)</script>")
-	openCase(t, e, "b-2", "لامپ‌های پارک ملت خاموش است و شب‌ها تاریک است")
+	lamp := openCase(t, e, "b-2", "لامپ‌های پارک ملت خاموش است و شب‌ها تاریک است")
 	ctx := tab(t)
 
 	if st := signInAs(t, ctx, e.URL, "admin", adminPassword); st != http.StatusOK {
@@ -277,6 +277,9 @@ func TestBrowserConsoles(t *testing.T) {
 		t.Errorf("wallboard paused agents %q, want ۱", n)
 	}
 	shot(t, ctx, "14-wallboard")
+	// Figures for the report: an inquiry resolved on the spot, a case settled and rated.
+	inquire(t, e, "b-3", lamp.TrackingCode)
+	settle(t, e, lamp, 5)
 	must(t, chromedp.Do(ctx, chromedp.Navigate(e.URL+"/console/reports")), "reports")
 	if n := eval(t, ctx, `String(document.querySelectorAll("#chart rect").length)`); n != "2" {
 		t.Errorf("report chart has %s bars, want 2", n)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/process"
 	"github.com/dargah137/dargah/cases/workcal"
 	"github.com/dargah137/dargah/gateway"
@@ -30,26 +31,8 @@ func TestReports(t *testing.T) {
 			a := openCase(t, e, "r-1", "خیابان سناباد چاله دارد و آسفالت خراب شده")
 			b := openCase(t, e, "r-2", "لامپ‌های پارک ملت خاموش است و شب‌ها تاریک است")
 			// A status inquiry is resolved on the spot: 1 of 3 messages.
-			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-			defer cancel()
-			res, err := e.H.App.Pipeline.Submit(sctx, gateway.Message{Portal: "web", PortalKind: "webform", PortalMessageID: "r-3",
-				Contact: gateway.Contact{Phone: "+989121234567"}, Text: "پیگیری " + a.TrackingCode, ReceivedAt: time.Now()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res, err = e.H.App.Pipeline.Await(sctx, res.MessageID); err != nil || res.Decision.Outcome != gateway.OutcomeResolved {
-				t.Fatalf("status inquiry: %+v %v", res.Decision, err)
-			}
-			p := e.H.App.Process
-			if _, err := p.Answer(ctx, a.TrackingCode, process.Actor{Role: process.RoleDepartment, Department: a.Department}, "آسفالت ترمیم شد", nil); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.Verify(ctx, a.TrackingCode, process.Actor{Role: process.RoleStaff}, ""); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := p.Rate(ctx, a.TrackingCode, process.Actor{Role: process.RoleStaff}, 4, ""); err != nil {
-				t.Fatal(err)
-			}
+			inquire(t, e, "r-3", a.TrackingCode)
+			settle(t, e, a, 4)
 
 			addUser(t, e.Users, users.User{Username: "insp", Roles: []users.Role{users.RoleInspection}}, "inspector-password")
 			c := newClient(t, e.URL)
@@ -147,5 +130,38 @@ func TestReports(t *testing.T) {
 				t.Errorf("agent csv: %d", code)
 			}
 		})
+	}
+}
+
+// inquire asks the status of a case through the pipeline: a message
+// resolved on the spot.
+func inquire(t *testing.T, e *env, id, code string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := e.H.App.Pipeline.Submit(ctx, gateway.Message{Portal: "web", PortalKind: "webform", PortalMessageID: id,
+		Contact: gateway.Contact{Phone: "+989121234567"}, Text: "پیگیری " + code, ReceivedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = e.H.App.Pipeline.Await(ctx, res.MessageID); err != nil || res.Decision.Outcome != gateway.OutcomeResolved {
+		t.Fatalf("status inquiry: %+v %v", res.Decision, err)
+	}
+}
+
+// settle has k's department answer it, 137 verify the answer and the
+// citizen rate it.
+func settle(t *testing.T, e *env, k cases.Case, rating int) {
+	t.Helper()
+	ctx := context.Background()
+	p := e.H.App.Process
+	if _, err := p.Answer(ctx, k.TrackingCode, process.Actor{Role: process.RoleDepartment, Department: k.Department}, "رسیدگی شد", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Verify(ctx, k.TrackingCode, process.Actor{Role: process.RoleStaff}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Rate(ctx, k.TrackingCode, process.Actor{Role: process.RoleStaff}, rating, ""); err != nil {
+		t.Fatal(err)
 	}
 }
