@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -65,6 +66,41 @@ func BenchmarkRenderPhone(b *testing.B) {
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		c.render(w, r, p, 200, "phone", "phone_desk", view{Data: d})
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// BenchmarkRenderReports lays out and renders the reports page for a
+// month of a busy center: 20 departments, 3 escalation levels, 8 portals,
+// 15 services and 13 districts shown.
+func BenchmarkRenderReports(b *testing.B) {
+	pages, err := parsePages()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &Console{cfg: Config{Prefix: "/console"}, pages: pages, now: time.Now, services: map[string]map[string]string{"asphalt": {"fa": "آسفالت"}}}
+	st := cases.Stats{MessagesDecided: 90000, MessagesResolved: 54000, ResolvedShare: 0.6, CasesOpened: 36000, ResultWithinCount: 31000, ResultShare: 0.86,
+		Rated: 9000, MeanSatisfaction: 4.2, MeanHoursToResult: 30.5}
+	for i := range 20 {
+		st.Compliance = append(st.Compliance, cases.Compliance{Department: fmt.Sprintf("dept-%02d", i), Due: 1000, OnTime: int64(800 + i*10), Share: float64(800+i*10) / 1000})
+	}
+	for i := range 3 {
+		st.Escalations = append(st.Escalations, cases.LevelCount{Level: i + 1, Cases: int64(900 / (i + 1))})
+	}
+	for i := range 20 {
+		k := cases.Count{Key: fmt.Sprintf("k-%02d", i), Count: int64(5000 - i*200)}
+		st.MessagesByPortal, st.CasesByPortal = append(st.MessagesByPortal, k), append(st.CasesByPortal, k)
+		st.CasesByService, st.CasesByDistrict = append(st.CasesByService, k), append(st.CasesByDistrict, k)
+	}
+	rg := reportRange{From: "۱۴۰۵/۰۸/۰۱", To: "۱۴۰۵/۰۸/۳۰"}
+	p := &principal{user: users.User{Username: "s", Roles: []users.Role{users.RoleSupervisor}}, session: users.Session{CSRF: "t"}}
+	r := httptest.NewRequest("GET", "/console/reports", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		c.render(w, r, p, 200, "reports", "reports", view{Data: c.reportPage("fa", rg, st)})
 		if w.Code != 200 {
 			b.Fatal(w.Code)
 		}

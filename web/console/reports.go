@@ -106,16 +106,8 @@ func (c *Console) statsStore() cases.StatsStore {
 // no script and no CDN, so it prints and works offline.
 func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) {
 	lang := c.lang(w, r)
-	v := view{c: c, Lang: lang}
 	rg := c.parseRange(r, lang)
-	data := struct {
-		Range   reportRange
-		CSVURL  string
-		NoStats bool
-		Stats   cases.Stats
-		Gauges  []gauge
-		Charts  []chart
-	}{Range: rg}
+	data := reportPage{Range: rg}
 	if rg.ErrorKey != "" {
 		msg := translate(lang, rg.ErrorKey)
 		if rg.ErrorValue != "" {
@@ -136,10 +128,28 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) 
 		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
 		return
 	}
-	data.Stats = st
-	data.CSVURL = c.cfg.Prefix + "/reports.csv?" + url.Values{"from": {rg.From}, "to": {rg.To}}.Encode()
+	data = c.reportPage(lang, rg, st)
+	c.render(w, r, p, http.StatusOK, "reports", "reports", view{Data: data})
+}
+
+// reportPage is what the reports template draws.
+type reportPage struct {
+	Range   reportRange
+	CSVURL  string
+	NoStats bool
+	Stats   cases.Stats
+	Gauges  []gauge
+	Charts  []chart
+}
+
+// reportPage lays out st as gauges and bar charts in lang.
+func (c *Console) reportPage(lang string, rg reportRange, st cases.Stats) reportPage {
+	v := view{c: c, Lang: lang}
+	pg := reportPage{Range: rg}
+	pg.Stats = st
+	pg.CSVURL = c.cfg.Prefix + "/reports.csv?" + url.Values{"from": {rg.From}, "to": {rg.To}}.Encode()
 	rtl := dir(lang) == "rtl"
-	data.Gauges = []gauge{
+	pg.Gauges = []gauge{
 		newGauge("g-resolved", v.T("rep_resolved"), percent(lang, st.ResolvedShare),
 			v.Tf("rep_of_messages", st.MessagesResolved, st.MessagesDecided), st.ResolvedShare, rtl),
 		newGauge("g-result", v.T("rep_result3d"), percent(lang, st.ResultShare),
@@ -173,7 +183,7 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) 
 		}
 		return out
 	}
-	data.Charts = []chart{
+	pg.Charts = []chart{
 		newChart("c-compliance", v.T("rep_compliance"), comp, 1, true, rtl),
 		newChart("c-escalations", v.T("rep_escalations"), esc, 0, false, rtl),
 		newChart("c-msg-portal", v.T("rep_messages_portal"), counts(st.MessagesByPortal, nil), 0, false, rtl),
@@ -181,7 +191,7 @@ func (c *Console) reports(w http.ResponseWriter, r *http.Request, p *principal) 
 		newChart("chart", v.T("by_service"), counts(st.CasesByService, v.Service), 0, false, rtl),
 		newChart("c-district", v.T("rep_cases_district"), counts(st.CasesByDistrict, nil), 0, false, rtl),
 	}
-	c.render(w, r, p, http.StatusOK, "reports", "reports", view{Data: data})
+	return pg
 }
 
 // reportsCSV downloads the classification of every case opened in the
