@@ -19,7 +19,7 @@
 // tracking code, phone, service, status), /wallboard (live over
 // server-sent events: cases, phone queues from the ACD, agents by state,
 // today's cases per portal, cases near their deadline and escalated
-// ones), /reports (inline SVG), /admin/users and /admin/audit.
+// ones), /reports (inline SVG) with its CSV /reports.csv, /admin/users and /admin/audit.
 //
 // Wiring (internal/app), with the users store in the case store's database:
 //
