@@ -21,7 +21,9 @@ type Stream interface {
 	// again after the retry delay; a message that failed MaxAttempts times,
 	// or whose error is Permanent, moves to the dead letters. A message left
 	// unacknowledged by a consumer that vanished is redelivered to another
-	// after the claim timeout.
+	// after the claim timeout. A handler that returns ctx's error after ctx
+	// ended gave up and its message stays due; any other error it returns
+	// is an outcome like any other, even during shutdown.
 	Consume(ctx context.Context, group, consumer string, h Handler) error
 	// DeadLetters lists what is in the dead-letter place, oldest first.
 	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)

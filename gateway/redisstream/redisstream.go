@@ -429,8 +429,10 @@ func (c *consumerLoop) handle(ctx context.Context, e entry) {
 	switch {
 	case err == nil:
 		c.ack(e)
-	case ctx.Err() != nil:
-		// Shutting down: the entry stays pending and is claimed later.
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		// The handler gave up because we are shutting down: the entry
+		// stays pending and is claimed later. (A real failure returned
+		// during shutdown is still recorded below.)
 	case gateway.IsPermanent(err) || e.attempt >= s.opts.MaxAttempts:
 		c.log.Warn("message dead-lettered", "message", m.ID, "attempt", e.attempt, "err", err)
 		c.deadLetter(e, err.Error())

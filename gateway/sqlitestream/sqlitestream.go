@@ -504,7 +504,9 @@ func (s *Stream) handle(ctx context.Context, log *slog.Logger, h gateway.Handler
 	switch {
 	case err == nil:
 		o.kind = ack
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		// Gave up because we are stopping: neither done nor failed. A
+		// real failure returned during shutdown is still recorded.
 		return o, false
 	case gateway.IsPermanent(err) || e.attempts >= s.opts.MaxAttempts:
 		o.kind, o.reason = dead, err.Error()

@@ -83,6 +83,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("PoisonDeadLettered", func(t *testing.T) { t.Parallel(); testPoison(t, open) })
 	t.Run("Durable", func(t *testing.T) { t.Parallel(); testDurable(t, open) })
 	t.Run("ConsumeCancel", func(t *testing.T) { t.Parallel(); testConsumeCancel(t, open) })
+	t.Run("FailureDuringShutdown", func(t *testing.T) { t.Parallel(); testFailureDuringShutdown(t, open) })
 	t.Run("PublishCancelled", func(t *testing.T) { t.Parallel(); testPublishCancelled(t, open) })
 	t.Run("MaxLenKeepsPending", func(t *testing.T) { t.Parallel(); testMaxLen(t, open, true) })
 	t.Run("MaxLenKeepsUndelivered", func(t *testing.T) { t.Parallel(); testMaxLen(t, open, false) })
@@ -941,6 +942,29 @@ func testConsumeCancel(t *testing.T, open Opener) {
 	err := s.Consume(ctx, "router", "late", func(ctx context.Context, d gateway.Delivery) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Consume with a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+// testFailureDuringShutdown: a handler that fails for real while its
+// consumer is being stopped (it finished its work without the context)
+// has its outcome recorded: a permanent failure is dead-lettered at once,
+// not left to come back after the claim timeout.
+func testFailureDuringShutdown(t *testing.T, open Opener) {
+	s, _ := handle(t, open(t, baseOptions))
+	in, out := make(chan struct{}), make(chan struct{})
+	c := consume(t, s, "router", "stopping", func(ctx context.Context, d gateway.Delivery) error {
+		close(in)
+		<-out // the consumer is cancelled meanwhile
+		return gateway.Permanent(errors.New("unknown service code"))
+	})
+	m := message("fails-while-stopping")
+	publish(t, s, m)
+	recv(t, in, "the handler to start")
+	c.cancel()
+	close(out)
+	c.stop(t)
+	if _, ok := findDead(deadLetters(t, s), m.ID); !ok {
+		t.Fatal("a permanent failure returned during shutdown was not dead-lettered")
 	}
 }
 
