@@ -193,8 +193,9 @@ main() {
 	fi
 	stop_ours
 	log "starting dovecot in $DIR on 127.0.0.1:$IMAP_PORT and :$IMAPS_PORT"
-	# 9>&-: the daemon must not inherit (and hold forever) our lock.
-	dovecot -c "$DIR/dovecot.conf" 9>&-
+	# 9>&-: the daemon must not inherit (and hold forever) our lock; nor our
+	# stdout/stderr, or whoever reads them (make, CI) would wait for it.
+	dovecot -c "$DIR/dovecot.conf" 9>&- </dev/null >>"$DIR/dovecot.start.log" 2>&1
 	config_sum >"$DIR/started.sum"
 	for _ in $(seq 100); do
 		listening && break
