@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dargah137/dargah/internal/digits"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -78,7 +79,7 @@ func ParseRange(from, to, calendar string) (time.Time, time.Time, error) {
 // parseGregorian parses "2026-03-21" (also with "/" and Persian digits)
 // as midnight in Asia/Tehran.
 func parseGregorian(s string) (time.Time, error) {
-	norm := strings.ReplaceAll(strings.TrimSpace(asciiDigits(s)), "/", "-")
+	norm := strings.ReplaceAll(strings.TrimSpace(digits.ToASCII(s)), "/", "-")
 	d, err := time.ParseInLocation(time.DateOnly, norm, workcal.Tehran())
 	if err != nil {
 		return time.Time{}, fmt.Errorf("gregorian date %q: want YYYY-MM-DD", s)
@@ -87,19 +88,6 @@ func parseGregorian(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("gregorian date %q: year outside 1921–2121", s)
 	}
 	return d, nil
-}
-
-// asciiDigits maps Persian and Arabic-Indic digits to ASCII.
-func asciiDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '۰' && r <= '۹':
-			return '0' + (r - '۰')
-		case r >= '٠' && r <= '٩':
-			return '0' + (r - '٠')
-		}
-		return r
-	}, s)
 }
 
 // Config configures the handlers.

@@ -3,6 +3,7 @@ package workcal
 import (
 	"errors"
 	"fmt"
+	"github.com/dargah137/dargah/internal/digits"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,27 +50,7 @@ func formatJalali(t time.Time, withTime bool) string {
 }
 
 // PersianDigits replaces ASCII digits in s with Persian ones (۰–۹).
-func PersianDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return '۰' + (r - '0')
-		}
-		return r
-	}, s)
-}
-
-// toASCIIDigits maps Persian (۰–۹) and Arabic-Indic (٠–٩) digits to ASCII.
-func toASCIIDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '۰' && r <= '۹':
-			return '0' + (r - '۰')
-		case r >= '٠' && r <= '٩':
-			return '0' + (r - '٠')
-		}
-		return r
-	}, s)
-}
+func PersianDigits(s string) string { return digits.ToPersian(s) }
 
 // ParseJalaliDate parses a Jalali date "1405-01-01" (also "1405/1/1", with
 // Persian or Arabic-Indic digits) and returns local midnight of that day in
@@ -84,7 +65,7 @@ func (c *Calendar) ParseJalaliDate(s string) (time.Time, error) {
 }
 
 func parseJalaliIn(s string, loc *time.Location) (time.Time, error) {
-	parts := strings.FieldsFunc(strings.TrimSpace(toASCIIDigits(s)), func(r rune) bool { return r == '-' || r == '/' })
+	parts := strings.FieldsFunc(strings.TrimSpace(digits.ToASCII(s)), func(r rune) bool { return r == '-' || r == '/' })
 	if len(parts) != 3 {
 		return time.Time{}, fmt.Errorf("jalali date %q: want YYYY-MM-DD", s)
 	}

@@ -10,6 +10,7 @@ package workcal
 import (
 	"errors"
 	"fmt"
+	"github.com/dargah137/dargah/internal/digits"
 	"strings"
 	"time"
 	_ "time/tzdata" // Asia/Tehran must resolve on hosts without a zoneinfo database
@@ -158,7 +159,7 @@ func New(c Config) (*Calendar, error) {
 }
 
 func (c *Calendar) addHoliday(s string) error {
-	s = strings.TrimSpace(toASCIIDigits(s))
+	s = strings.TrimSpace(digits.ToASCII(s))
 	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '/' })
 	switch len(parts) {
 	case 2:

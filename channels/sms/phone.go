@@ -2,6 +2,7 @@ package sms
 
 import (
 	phonenum "github.com/dargah137/dargah/channels/phone"
+	"github.com/dargah137/dargah/internal/digits"
 	"strings"
 )
 
@@ -37,14 +38,4 @@ func formatPhone(e164, format string) string {
 
 // asciiDigits maps Persian and Arabic-Indic digits to ASCII and trims
 // space, so "۳ " reads as "3".
-func asciiDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '۰' && r <= '۹':
-			return '0' + (r - '۰')
-		case r >= '٠' && r <= '٩':
-			return '0' + (r - '٠')
-		}
-		return r
-	}, strings.TrimSpace(s))
-}
+func asciiDigits(s string) string { return digits.ToASCII(strings.TrimSpace(s)) }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/dargah137/dargah/internal/digits"
 	"io"
 	"strconv"
 	"strings"
@@ -12,20 +13,6 @@ import (
 
 	"github.com/dargah137/dargah/cases"
 )
-
-// asciiDigits maps Persian (U+06F0…) and Arabic-Indic (U+0660…) digits to
-// ASCII, since citizens type codes and phone numbers with either keyboard.
-func asciiDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '۰' && r <= '۹':
-			return '0' + (r - '۰')
-		case r >= '٠' && r <= '٩':
-			return '0' + (r - '٠')
-		}
-		return r
-	}, s)
-}
 
 // findTrackingCode returns the first valid tracking code in text, written
 // with any digits and possibly split by spaces or dashes ("۱۲۳ ۴۵۶-۷۸۹۰").
@@ -40,7 +27,7 @@ func findTrackingCode(text string) (string, bool) {
 		}
 		return "", false
 	}
-	for _, r := range asciiDigits(text) {
+	for _, r := range digits.ToASCII(text) {
 		switch {
 		case r >= '0' && r <= '9':
 			run = append(run, byte(r))
@@ -62,7 +49,7 @@ var errBadPhone = errors.New("not a phone number")
 // with or without "+", sometimes with spaces) into E.164. Iranian numbers
 // written nationally ("0912…") get +98. The result has 8 to 15 digits.
 func normalizePhone(raw string) (string, error) {
-	s := asciiDigits(strings.TrimSpace(raw))
+	s := digits.ToASCII(strings.TrimSpace(raw))
 	var b strings.Builder
 	for i, r := range s {
 		switch {

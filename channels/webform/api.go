@@ -3,6 +3,7 @@ package webform
 import (
 	"encoding/json"
 	"errors"
+	"github.com/dargah137/dargah/internal/digits"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -153,7 +154,7 @@ func (p *Portal) serviceSet() map[string]bool {
 // normalizeTrackingCode accepts Persian digits and stray separators, since
 // citizens copy codes from SMS and type them on Persian keyboards.
 func normalizeTrackingCode(s string) string {
-	s = toASCIIDigits(strings.TrimSpace(s))
+	s = digits.ToASCII(strings.TrimSpace(s))
 	return strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' {
 			return -1

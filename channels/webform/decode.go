@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/dargah137/dargah/channels/phone"
+	"github.com/dargah137/dargah/internal/digits"
 	"io"
 	"math"
 	"mime"
@@ -186,7 +187,7 @@ func checkLocation(lat, long *float64, address string) (*gateway.Location, *apiE
 
 // parseCoord reads a coordinate typed in a form, Persian digits included.
 func parseCoord(s string) (*float64, error) {
-	s = strings.TrimSpace(toASCIIDigits(s))
+	s = strings.TrimSpace(digits.ToASCII(s))
 	if s == "" {
 		return nil, nil
 	}
@@ -247,19 +248,6 @@ func limitString(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-// toASCIIDigits maps Persian and Arabic-Indic digits to ASCII.
-func toASCIIDigits(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '۰' && r <= '۹':
-			return '0' + (r - '۰')
-		case r >= '٠' && r <= '٩':
-			return '0' + (r - '٠')
-		}
-		return r
-	}, s)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
