@@ -53,6 +53,15 @@ func (s *Store) MessageAccept(ctx context.Context, m gateway.Message) (gateway.R
 	if err != nil {
 		return gateway.Receipt{}, false, fmt.Errorf("accept message %s: encode: %w", m.ID, err)
 	}
+	out, err := s.accepts.Do(ctx, acceptReq{m: m, payload: payload})
+	if err != nil {
+		return gateway.Receipt{}, false, err
+	}
+	return out.r, out.created, nil
+}
+
+// acceptOne is MessageAccept for one message, on its own statement.
+func (s *Store) acceptOne(ctx context.Context, m gateway.Message, payload []byte) (gateway.Receipt, bool, error) {
 	now := s.clock()
 	// ON CONFLICT without a target covers both the portal key and the id;
 	// a concurrent insert of the same key waits here for the first to commit.
@@ -129,13 +138,10 @@ func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision
 	}
 	var r gateway.Receipt
 	var err error
-	switch {
-	case d.LinkedTracking != "":
+	if d.LinkedTracking != "" { // a thread's follow-up: rare, never batched
 		r, err = s.decideLinked(ctx, id, d)
-	case d.Outcome == gateway.OutcomeCaseOpened:
-		r, err = s.decideOpen(ctx, id, d)
-	default:
-		r, err = s.decideResolved(ctx, id, d)
+	} else {
+		r, err = s.decides.Do(ctx, decideReq{id: id, d: d})
 	}
 	if err != nil {
 		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
@@ -161,6 +167,14 @@ const receiptColsQualified = `messages.id, messages.portal, messages.portal_mess
 	messages.outcome, messages.rule, messages.reply, messages.service_code, messages.tracking_code,
 	messages.linked_tracking, messages.accepted_at, messages.decided_at`
 
+// decideOne records a resolved or case-opening decision on its own.
+func (s *Store) decideOne(ctx context.Context, id string, d gateway.Decision) (gateway.Receipt, error) {
+	if d.Outcome == gateway.OutcomeCaseOpened {
+		return s.decideOpen(ctx, id, d)
+	}
+	return s.decideResolved(ctx, id, d)
+}
+
 // decideResolved needs no case, so one conditional UPDATE is the whole
 // transaction: a concurrent decide waits on the row lock, then finds the
 // row decided and changes nothing.
@@ -176,29 +190,36 @@ func (s *Store) decideResolved(ctx context.Context, id string, d gateway.Decisio
 	return r, err
 }
 
-// openCaseFromMessage maps the locked message m.p into a new case row
-// with tracking code $6, rule $3, opened at $8; a decision without a
-// service code ($5) keeps the one the citizen chose. It reads the stored
-// message in SQL, which saves the round trip of reading it first; the
-// JSON names are gateway.Message's tags.
-const openCaseFromMessage = `c AS (INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind,
+// openCasesSQL maps each locked message m (m.id, m.p: the stored
+// gateway.Message) of the rows from into a new case row with tracking
+// code code, rule rule, opened at at (SQL expressions); a decision without
+// a service code (svc) keeps the one the citizen chose. It reads the
+// stored message in SQL, which saves the round trip of reading it first;
+// the JSON names are gateway.Message's tags.
+func openCasesSQL(code, svc, rule, at, from string) string {
+	return `c AS (INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind,
 		source_message_id, thread_key, contact_phone, contact_telegram_id, contact_email, contact_name,
 		contact_language, description, lat, long, address, language, attachments, rule, opened_at, updated_at)
-	SELECT $6, 'open', coalesce(nullif($5, ''), p->>'service_code', ''), p->>'portal', p->>'portal_kind',
-		id, coalesce(p->>'thread_key', ''),
-		coalesce(p#>>'{contact,phone}', ''), coalesce(p#>>'{contact,telegram_id}', ''),
-		coalesce(p#>>'{contact,email}', ''), coalesce(p#>>'{contact,name}', ''),
-		coalesce(p#>>'{contact,language}', ''), coalesce(p->>'text', ''),
-		CASE WHEN jsonb_typeof(p->'location') = 'object' THEN coalesce((p#>>'{location,lat}')::float8, 0) END,
-		CASE WHEN jsonb_typeof(p->'location') = 'object' THEN coalesce((p#>>'{location,long}')::float8, 0) END,
-		coalesce(p#>>'{location,address}', ''),
-		coalesce(nullif(p->>'language', ''), p#>>'{contact,language}', ''),
-		ARRAY(SELECT a->>'id' FROM jsonb_array_elements(coalesce(p->'attachments', '[]'))
+	SELECT ` + code + `, 'open', coalesce(nullif(` + svc + `, ''), m.p->>'service_code', ''), m.p->>'portal', m.p->>'portal_kind',
+		m.id, coalesce(m.p->>'thread_key', ''),
+		coalesce(m.p#>>'{contact,phone}', ''), coalesce(m.p#>>'{contact,telegram_id}', ''),
+		coalesce(m.p#>>'{contact,email}', ''), coalesce(m.p#>>'{contact,name}', ''),
+		coalesce(m.p#>>'{contact,language}', ''), coalesce(m.p->>'text', ''),
+		CASE WHEN jsonb_typeof(m.p->'location') = 'object' THEN coalesce((m.p#>>'{location,lat}')::float8, 0) END,
+		CASE WHEN jsonb_typeof(m.p->'location') = 'object' THEN coalesce((m.p#>>'{location,long}')::float8, 0) END,
+		coalesce(m.p#>>'{location,address}', ''),
+		coalesce(nullif(m.p->>'language', ''), m.p#>>'{contact,language}', ''),
+		ARRAY(SELECT a->>'id' FROM jsonb_array_elements(coalesce(m.p->'attachments', '[]'))
 			WITH ORDINALITY AS x (a, i) ORDER BY i),
-		$3, $8, $8
-	FROM m
+		` + rule + `, ` + at + `, ` + at + `
+	FROM ` + from + `
 	ON CONFLICT (tracking_code) DO NOTHING
-	RETURNING id)`
+	RETURNING id, source_message_id)`
+}
+
+// openCaseFromMessage is openCasesSQL for the single message m of a
+// deciding statement: code $6, service $5, rule $3, time $8.
+var openCaseFromMessage = openCasesSQL("$6", "$5", "$3", "$8", "m")
 
 // decideOpen opens the case for message id with its "opened" event and
 // records d, in one statement, retrying on a tracking code collision.

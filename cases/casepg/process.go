@@ -171,11 +171,24 @@ func timePtr(t time.Time) *time.Time {
 }
 
 // writeRecs writes cases, events and outbox rows with one statement each,
-// whatever the number of records.
+// whatever the number of records, in one round trip.
 func (s *Store) writeRecs(ctx context.Context, tx pgx.Tx, recs []*rec, now time.Time) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	b := &pgx.Batch{}
+	queueCaseUpdate(b, recs, now)
+	if _, err := queueEffects(b, recs, now); err != nil {
+		return err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("write cases, events and outbox: %w", translate(err, err))
+	}
+	return nil
+}
+
+// queueCaseUpdate queues the UPDATE of every record's case row.
+func queueCaseUpdate(b *pgx.Batch, recs []*rec, now time.Time) {
 	n := len(recs)
 	var (
 		ids                                           = make([]int64, n)
@@ -185,44 +198,13 @@ func (s *Store) writeRecs(ctx context.Context, tx pgx.Tx, recs []*rec, now time.
 		left                                          = make([]int64, n)
 		due, closed, lstart                           = make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 	)
-	var evCase []int64
-	var evAt []time.Time
-	var evKind, evActor, evNote []string
-	var evPublic []bool
-	var evData []*string
-	var obCase []int64
-	var obEvent, obChan, obKind, obTarget, obSecret []string
-	var obBody [][]byte
-	var obNext []time.Time
 	for i, r := range recs {
 		c, st := r.c, r.st
 		ids[i], status[i], dept[i], district[i], answer[i], outcome[i] = c.ID, string(c.Status), c.Department, c.District, c.Answer, c.Outcome
 		level[i], rating[i] = int32(c.EscalationLevel), int32(c.Rating)
 		due[i], closed[i], lstart[i] = timePtr(c.DueAt), timePtr(c.ClosedAt), timePtr(st.LevelStart)
 		kind[i], pkind[i], dup[i], left[i] = st.TimerKind, st.PausedKind, st.DuplicateOf, st.PausedLeft.Milliseconds()
-		for _, ev := range r.eff.Events {
-			at := ev.At
-			if at.IsZero() {
-				at = now
-			}
-			data, err := eventData(ev.Data)
-			if err != nil {
-				return err
-			}
-			evCase, evAt, evKind, evActor, evNote = append(evCase, c.ID), append(evAt, at.UTC()), append(evKind, ev.Kind), append(evActor, ev.Actor), append(evNote, ev.Note)
-			evPublic, evData = append(evPublic, ev.Public), append(evData, data)
-		}
-		for _, o := range r.eff.Outbox {
-			next := o.NextAt
-			if next.IsZero() {
-				next = now
-			}
-			obCase, obEvent, obChan, obKind = append(obCase, c.ID), append(obEvent, o.EventID), append(obChan, o.Channel), append(obKind, o.Kind)
-			obTarget, obSecret, obBody, obNext = append(obTarget, o.Target), append(obSecret, o.SecretEnv), append(obBody, o.Body), append(obNext, next.UTC())
-		}
 	}
-	// One round trip for the three statements.
-	b := &pgx.Batch{}
 	b.Queue(`UPDATE cases SET status = u.status, department = u.dept, district = u.district,
 		answer = u.answer, outcome = u.outcome, escalation_level = u.level, rating = u.rating, due_at = u.due,
 		closed_at = u.closed, level_started_at = u.lstart, timer_kind = u.kind, paused_kind = u.pkind,
@@ -232,22 +214,59 @@ func (s *Store) writeRecs(ctx context.Context, tx pgx.Tx, recs []*rec, now time.
 			AS u(id, status, dept, district, answer, outcome, level, rating, due, closed, lstart, kind, pkind, left_ms, dup)
 		WHERE cases.id = u.id`,
 		ids, status, dept, district, answer, outcome, level, rating, due, closed, lstart, kind, pkind, left, dup, now)
+}
+
+// queueEffects queues the INSERTs of every record's events and outbox
+// rows (nothing for none) and returns how many statements it queued.
+func queueEffects(b *pgx.Batch, recs []*rec, now time.Time) (int, error) {
+	var evCase []int64
+	var evAt []time.Time
+	var evKind, evActor, evNote []string
+	var evPublic []bool
+	var evData []*string
+	var obCase []int64
+	var obEvent, obChan, obKind, obTarget, obSecret []string
+	var obBody [][]byte
+	var obNext []time.Time
+	for _, r := range recs {
+		id := r.c.ID
+		for _, ev := range r.eff.Events {
+			at := ev.At
+			if at.IsZero() {
+				at = now
+			}
+			data, err := eventData(ev.Data)
+			if err != nil {
+				return 0, err
+			}
+			evCase, evAt, evKind, evActor, evNote = append(evCase, id), append(evAt, at.UTC()), append(evKind, ev.Kind), append(evActor, ev.Actor), append(evNote, ev.Note)
+			evPublic, evData = append(evPublic, ev.Public), append(evData, data)
+		}
+		for _, o := range r.eff.Outbox {
+			next := o.NextAt
+			if next.IsZero() {
+				next = now
+			}
+			obCase, obEvent, obChan, obKind = append(obCase, id), append(obEvent, o.EventID), append(obChan, o.Channel), append(obKind, o.Kind)
+			obTarget, obSecret, obBody, obNext = append(obTarget, o.Target), append(obSecret, o.SecretEnv), append(obBody, o.Body), append(obNext, next.UTC())
+		}
+	}
+	queued := 0
 	if len(evCase) > 0 {
 		b.Queue(`INSERT INTO case_events (case_id, at, kind, actor, note, public, data)
 			SELECT c, a, k, ac, n, p, d::jsonb FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
 				$5::text[], $6::bool[], $7::text[]) AS e(c, a, k, ac, n, p, d)`,
 			evCase, evAt, evKind, evActor, evNote, evPublic, evData)
+		queued++
 	}
 	if len(obCase) > 0 {
 		b.Queue(`INSERT INTO outbox (case_id, event_id, channel, kind, target, secret_env, body, next_at, created_at)
 			SELECT c, e, ch, k, t, s, b, n, $9 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
 				$6::text[], $7::bytea[], $8::timestamptz[]) AS o(c, e, ch, k, t, s, b, n)`,
 			obCase, obEvent, obChan, obKind, obTarget, obSecret, obBody, obNext, now)
+		queued++
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("write cases, events and outbox: %w", translate(err, err))
-	}
-	return nil
+	return queued, nil
 }
 
 // hooksFor returns the installed hooks, or nil when none would run.
@@ -277,7 +296,7 @@ func (s *Store) afterDecide(ctx context.Context, tx pgx.Tx, h *cases.Hooks, mess
 		return fmt.Errorf("hook: decode message %s: %w", messageID, err)
 	}
 	if opened && h.DuplicateRadiusM > 0 && r.c.Location != nil && (r.c.Location.Lat != 0 || r.c.Location.Long != 0) {
-		master, err := s.findMaster(ctx, tx, r.c, h.DuplicateRadiusM)
+		master, _, err := s.findMaster(ctx, tx, r.c, h.DuplicateRadiusM)
 		if err != nil {
 			return err
 		}
@@ -292,8 +311,9 @@ func (s *Store) afterDecide(ctx context.Context, tx pgx.Tx, h *cases.Hooks, mess
 }
 
 // findMaster returns the nearest open, non-duplicate case of c's service
-// within radius metres: a bounding box on the index, then haversine.
-func (s *Store) findMaster(ctx context.Context, tx pgx.Tx, c cases.Case, radius float64) (string, error) {
+// within radius metres, and its distance: a bounding box on the index,
+// then haversine.
+func (s *Store) findMaster(ctx context.Context, tx pgx.Tx, c cases.Case, radius float64) (string, float64, error) {
 	lat, long := c.Location.Lat, c.Location.Long
 	minLat, maxLat, minLong, maxLong := cases.BoundingBox(lat, long, radius)
 	rows, err := tx.Query(ctx, `SELECT tracking_code, lat, long FROM cases
@@ -301,7 +321,7 @@ func (s *Store) findMaster(ctx context.Context, tx pgx.Tx, c cases.Case, radius 
 		AND lat BETWEEN $3 AND $4 AND long BETWEEN $5 AND $6 ORDER BY id LIMIT 500`,
 		c.ServiceCode, c.ID, minLat, maxLat, minLong, maxLong)
 	if err != nil {
-		return "", fmt.Errorf("find duplicate: %w", err)
+		return "", 0, fmt.Errorf("find duplicate: %w", err)
 	}
 	defer rows.Close()
 	best, bestD := "", radius
@@ -309,13 +329,13 @@ func (s *Store) findMaster(ctx context.Context, tx pgx.Tx, c cases.Case, radius 
 		var code string
 		var la, lo float64
 		if err := rows.Scan(&code, &la, &lo); err != nil {
-			return "", err
+			return "", 0, err
 		}
 		if d := cases.DistanceM(lat, long, la, lo); d <= bestD {
 			best, bestD = code, d
 		}
 	}
-	return best, rows.Err()
+	return best, bestD, rows.Err()
 }
 
 const outboxCols = `id, case_id, event_id, channel, kind, target, secret_env, body, attempts, next_at, status,

@@ -12,6 +12,7 @@ import (
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/process"
 	"github.com/dargah137/dargah/cases/storetest"
+	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/internal/testenv"
 )
 
@@ -179,4 +180,39 @@ func open1(b *testing.B, now func() time.Time) *Store {
 		b.Fatal(err)
 	}
 	return s
+}
+
+// Cases opened by a batch are inserted already assigned (batch.go); the
+// statistics columns the UPDATE trigger keeps must be right for them too.
+func TestBatchedOpeningKeepsStatsColumns(t *testing.T) {
+	e := storetest.NewEnv(t, func(t *testing.T, now func() time.Time) cases.Store { return open(t, now, 8) })
+	e.Engine(t, nil)
+	s := e.Store.(*Store)
+	const n = 40
+	ms := make([]gateway.Message, n)
+	for i := range ms {
+		ms[i] = storetest.Lighting(e.Clock.Now())
+		ms[i].Location.Long += 0.01 * float64(i) // no duplicates
+		e.Accept(t, ms[i])
+	}
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		wg.Go(func() {
+			if _, err := s.MessageDecide(e.Ctx, m.ID, gateway.Decision{Outcome: gateway.OutcomeCaseOpened, Rule: "r"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var total, withDue, wrong int
+	err := s.pool.QueryRow(e.Ctx, `SELECT count(*), count(due_at),
+		count(*) FILTER (WHERE stats_due_at IS DISTINCT FROM due_at OR stats_max_level <> escalation_level
+			OR stats_result_at IS NOT NULL)
+		FROM cases`).Scan(&total, &withDue, &wrong)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != n || withDue != n || wrong != 0 {
+		t.Fatalf("%d cases, %d with a deadline, %d with wrong statistics columns", total, withDue, wrong)
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"github.com/dargah137/dargah/internal/migrate"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dargah137/dargah/cases"
+	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/internal/batch"
+	"github.com/dargah137/dargah/internal/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -44,6 +46,9 @@ type Store struct {
 	newCode func() (string, error)
 	// hooks are the process's part of MessageDecide (process.go).
 	hooks atomic.Pointer[cases.Hooks]
+	// accepts and decides run concurrent ledger writes together (batch.go).
+	accepts *batch.Batcher[acceptReq, acceptOut]
+	decides *batch.Batcher[decideReq, gateway.Receipt]
 }
 
 // Open connects to dsn (a postgres:// URL or key=value string) and checks
@@ -73,11 +78,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("casepg: ping %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	return &Store{pool: pool, now: opts.Now, log: opts.Logger, newCode: cases.NewTrackingCode}, nil
+	s := &Store{pool: pool, now: opts.Now, log: opts.Logger, newCode: cases.NewTrackingCode}
+	s.startBatchers()
+	return s, nil
 }
 
 // Close closes the pool, waiting for connections in use.
 func (s *Store) Close() error {
+	s.accepts.Close()
+	s.decides.Close()
 	s.pool.Close()
 	return nil
 }

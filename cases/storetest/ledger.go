@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,7 @@ func ledgerTests() []Test {
 		{"MessageDecideTwice", testDecideTwice},
 		{"MessageDecideConcurrent", testDecideConcurrent},
 		{"MessageDecideConcurrentFailures", testDecideConcurrentFailures},
+		{"MessageBurst", testMessageBurst},
 		{"MessageDecideLinked", testDecideLinked},
 		{"MessageDecideLinkedUnknown", testDecideLinkedUnknown},
 		{"MessagesUndecided", testMessagesUndecided},
@@ -563,5 +565,133 @@ func testMarkDead(t *testing.T, e *Env) {
 	}
 	if got, err := e.Store.MessageGet(e.Ctx, m.ID); err != nil || got.Status != gateway.StatusDecided || got.Decision != r.Decision {
 		t.Errorf("decided message after mark dead = %+v, %v", got, err)
+	}
+}
+
+// A burst of many different messages at once, as a busy portal sends them:
+// repeats of portal keys, repeats of decisions, resolved and case-opening
+// decisions side by side. A store that writes concurrent calls together
+// must still give every caller its own, exact answer.
+func testMessageBurst(t *testing.T, e *Env) {
+	const n = 120
+	ms := make([]gateway.Message, n)
+	for i := range ms {
+		ms[i] = NewMessage(e.Clock.Now())
+		ms[i].Text = fmt.Sprintf("پیام %d", i)
+	}
+	// Every tenth send repeats an earlier portal key under a fresh id.
+	sends := slices.Clone(ms)
+	for i := 0; i < n; i += 10 {
+		again := ms[i+5]
+		again.ID = again.ID + "-again"
+		sends = append(sends, again)
+	}
+	var wg sync.WaitGroup
+	acc := make([]gateway.Receipt, len(sends))
+	created := make([]bool, len(sends))
+	errs := make([]error, len(sends))
+	for i, m := range sends {
+		wg.Go(func() { acc[i], created[i], errs[i] = e.Store.MessageAccept(e.Ctx, m) })
+	}
+	wg.Wait()
+	// Either of two sends of one portal key may win; exactly one does, and
+	// both are told the winner's id. Decisions go to the winners.
+	for i := range sends {
+		if errs[i] != nil {
+			t.Fatalf("accept %d: %v", i, errs[i])
+		}
+	}
+	for k, i := 0, 0; i < n; i++ {
+		same := []int{i}
+		if i%10 == 5 {
+			same = append(same, n+k)
+			k++
+		}
+		winners := 0
+		for _, j := range same {
+			if created[j] {
+				winners++
+				ms[i].ID = sends[j].ID
+			}
+		}
+		if winners != 1 {
+			t.Fatalf("portal key %d: %d sends created a message, want 1", i, winners)
+		}
+		for _, j := range same {
+			if acc[j].MessageID != ms[i].ID || acc[j].PortalMessageID != ms[i].PortalMessageID {
+				t.Fatalf("send %d of portal key %d answered with %+v, want message %s", j, i, acc[j], ms[i].ID)
+			}
+		}
+	}
+	// Decide: every third message resolved, the rest open cases; every
+	// seventh decided twice at once.
+	type call struct {
+		i int
+		d gateway.Decision
+	}
+	var calls []call
+	for i := range ms {
+		d := gateway.Decision{Outcome: gateway.OutcomeCaseOpened, Rule: fmt.Sprintf("rule-%d", i),
+			Reply: "کد {tracking_code}", ServiceCode: "asphalt"}
+		if i%3 == 0 {
+			d = gateway.Decision{Outcome: gateway.OutcomeResolved, Rule: fmt.Sprintf("faq-%d", i), Reply: fmt.Sprintf("پاسخ %d", i)}
+		}
+		calls = append(calls, call{i, d})
+		if i%7 == 0 {
+			d.Rule += "-second"
+			calls = append(calls, call{i, d})
+		}
+	}
+	got := make([]gateway.Receipt, len(calls))
+	errs = make([]error, len(calls))
+	for k, c := range calls {
+		wg.Go(func() { got[k], errs[k] = e.Store.MessageDecide(e.Ctx, ms[c.i].ID, c.d) })
+	}
+	wg.Wait()
+	byMessage := map[string]gateway.Receipt{}
+	for k, c := range calls {
+		if errs[k] != nil {
+			t.Fatalf("decide %d (message %d): %v", k, c.i, errs[k])
+		}
+		r := got[k]
+		if r.MessageID != ms[c.i].ID || r.Status != gateway.StatusDecided || r.Decision.Outcome != c.d.Outcome {
+			t.Fatalf("decide %d (message %d): %+v", k, c.i, r)
+		}
+		if prev, ok := byMessage[r.MessageID]; ok {
+			equalReceipt(t, r, prev) // the second decide gets the first decision
+		}
+		byMessage[r.MessageID] = r
+		stored, err := e.Store.MessageGet(e.Ctx, r.MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalReceipt(t, r, stored)
+		if c.d.Outcome == gateway.OutcomeResolved {
+			if r.Decision.TrackingCode != "" || !strings.HasPrefix(r.Decision.Rule, fmt.Sprintf("faq-%d", c.i)) {
+				t.Fatalf("resolved %d: %+v", c.i, r.Decision)
+			}
+			continue
+		}
+		code := r.Decision.TrackingCode
+		if !cases.ValidTrackingCode(code) || r.Decision.Reply != "کد "+code {
+			t.Fatalf("opened %d: code %q reply %q", c.i, code, r.Decision.Reply)
+		}
+		cs, err := e.Store.CaseGetByTracking(e.Ctx, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cs.SourceMessageID != ms[c.i].ID || cs.Description != ms[c.i].Text || cs.Rule != r.Decision.Rule || cs.ServiceCode != "asphalt" {
+			t.Fatalf("case of message %d: source %s description %q rule %s", c.i, cs.SourceMessageID, cs.Description, cs.Rule)
+		}
+		if evs, err := e.Store.CaseEvents(e.Ctx, cs.ID, false); err != nil || len(evs) != 1 || evs[0].Kind != "opened" {
+			t.Fatalf("case of message %d: events %+v, %v", c.i, evs, err)
+		}
+	}
+	all, err := e.Store.CaseSearch(e.Ctx, cases.Filter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := n - (n+2)/3; len(all) != want {
+		t.Fatalf("%d cases, want %d (one per case-opening message)", len(all), want)
 	}
 }

@@ -35,6 +35,7 @@ func processTests() []Test {
 		{"ProcessIllegalTransitions", testProcessIllegalTransitions},
 		{"ProcessFeedbackTimeout", testProcessFeedbackTimeout},
 		{"ProcessDuplicates", testProcessDuplicates},
+		{"ProcessConcurrentOpening", testProcessConcurrentOpening},
 		{"ProcessRejectAndReassign", testProcessRejectAndReassign},
 		{"ProcessRatingMessage", testProcessRatingMessage},
 		{"ProcessExtendAndAck", testProcessExtendAndAck},
@@ -781,5 +782,75 @@ func testProcessEmail(t *testing.T, e *Env) {
 	want := []string{"civil.manager@mashhad.example", "inspection@mashhad.example", "lighting.deputy@mashhad.example", "lighting.head@mashhad.example"}
 	if !slices.Equal(to, want) {
 		t.Fatalf("emails to %v, want %v", to, want)
+	}
+}
+
+// Many reports opened at once, as a burst from the portals brings them:
+// every case is assigned with its deadline, webhook and timeline, and
+// reports of one lamp find one master among themselves — never each
+// other — as if they had been opened one by one.
+func testProcessConcurrentOpening(t *testing.T, e *Env) {
+	_, ps := e.Engine(t, nil)
+	now := e.Clock.Now()
+	const n, sameLamp = 48, 6
+	ms := make([]gateway.Message, n)
+	for i := range ms {
+		ms[i] = Lighting(now)
+		if i >= sameLamp { // the rest far apart: 1 km steps east
+			ms[i].Location = &gateway.Location{Lat: 36.2880, Long: 59.6157 + 0.011*float64(i)}
+		}
+		e.Accept(t, ms[i])
+	}
+	var wg sync.WaitGroup
+	rs := make([]gateway.Receipt, n)
+	errs := make([]error, n)
+	for i, m := range ms {
+		wg.Go(func() {
+			rs[i], errs[i] = e.Store.MessageDecide(e.Ctx, m.ID, gateway.Decision{Outcome: gateway.OutcomeCaseOpened,
+				Rule: "open-street_lighting", Reply: "{tracking_code}", ServiceCode: "street_lighting"})
+		})
+	}
+	wg.Wait()
+	masters := map[string]bool{}
+	var dups []string
+	for i := range ms {
+		if errs[i] != nil {
+			t.Fatalf("decide %d: %v", i, errs[i])
+		}
+		c, st := state(t, e, ps, rs[i].Decision.TrackingCode)
+		if c.SourceMessageID != ms[i].ID {
+			t.Fatalf("case %d: source %s", i, c.SourceMessageID)
+		}
+		if i >= sameLamp {
+			if st.DuplicateOf != "" || c.Department != "street_lighting" || c.Status != cases.StatusAssigned || c.DueAt.IsZero() {
+				t.Fatalf("case %d far from the others: duplicate of %q, status %s, due %v", i, st.DuplicateOf, c.Status, c.DueAt)
+			}
+			if ks := kinds(t, e, c); !slices.Equal(ks, []string{"opened", "assigned"}) {
+				t.Fatalf("case %d timeline %v", i, ks)
+			}
+			continue
+		}
+		if st.DuplicateOf == "" {
+			masters[c.TrackingCode] = true
+		} else {
+			dups = append(dups, st.DuplicateOf)
+		}
+	}
+	if len(masters) != 1 || len(dups) != sameLamp-1 {
+		t.Fatalf("%d reports of one lamp: masters %v, duplicates of %v; want one master", sameLamp, masters, dups)
+	}
+	for _, d := range dups {
+		if !masters[d] {
+			t.Fatalf("duplicate of %s, which is not the master %v", d, masters)
+		}
+	}
+	assigned := 0
+	for _, o := range outbox(t, e, ps, cases.OutboxPending) {
+		if o.Kind == "assigned" {
+			assigned++
+		}
+	}
+	if want := n - (sameLamp - 1); assigned != want {
+		t.Fatalf("%d assignment webhooks, want %d (one per case that is not a duplicate)", assigned, want)
 	}
 }
