@@ -50,7 +50,17 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	waiters map[string][]chan Receipt
+	// recent holds decisions this instance made that nobody was waiting
+	// for yet: a request that calls Await just after its message was
+	// decided finds it here instead of in the ledger. Two generations,
+	// rotated every recentAge, bound it to what a few seconds decide.
+	recent, older map[string]Receipt
+	rotated       time.Time
 }
+
+// recentAge is how long a decision nobody waited for is kept for a late
+// Await: far longer than the gap between Submit and Await.
+const recentAge = 2 * time.Second
 
 // NewPipeline checks cfg and fills defaults.
 func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
@@ -75,7 +85,8 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Pipeline{cfg: cfg, log: cfg.Logger, waiters: map[string][]chan Receipt{}}, nil
+	return &Pipeline{cfg: cfg, log: cfg.Logger, waiters: map[string][]chan Receipt{},
+		recent: map[string]Receipt{}, older: map[string]Receipt{}, rotated: cfg.Now()}, nil
 }
 
 // Submit validates m, stores it in the ledger and publishes it. It is
@@ -125,34 +136,50 @@ func (p *Pipeline) LookupByPortalID(ctx context.Context, portal, portalMessageID
 func (p *Pipeline) Await(ctx context.Context, id string) (Receipt, error) {
 	ch := make(chan Receipt, 1)
 	p.mu.Lock()
+	if r, ok := p.recentLocked(id); ok {
+		p.mu.Unlock()
+		return r, nil
+	}
 	p.waiters[id] = append(p.waiters[id], ch)
 	p.mu.Unlock()
 	defer p.dropWaiter(id, ch)
 
-	// This instance's workers wake the waiter directly; the ledger is
-	// polled only for decisions made elsewhere, backing off so that many
+	// This instance's workers wake the waiter directly (or left the
+	// decision in recent); the ledger is read only for decisions made by
+	// other instances, first after one poll interval, since no message is
+	// decided the instant it is accepted, then backing off so that many
 	// waiting requests do not turn into a read storm.
 	poll := p.cfg.AwaitPoll
 	timer := time.NewTimer(poll)
 	defer timer.Stop()
 	for {
-		r, err := p.cfg.Ledger.MessageGet(context.WithoutCancel(ctx), id)
-		if err != nil {
-			return Receipt{}, err
-		}
-		if r.Status != StatusAccepted {
-			return r, nil
-		}
 		select {
 		case r := <-ch:
 			return r, nil
 		case <-timer.C:
+			r, err := p.cfg.Ledger.MessageGet(context.WithoutCancel(ctx), id)
+			if err != nil {
+				return Receipt{}, err
+			}
+			if r.Status != StatusAccepted {
+				return r, nil
+			}
 			poll = min(2*poll, 8*p.cfg.AwaitPoll)
 			timer.Reset(poll)
 		case <-ctx.Done():
-			return r, nil
+			// One last look: the answer may be there, decided elsewhere.
+			return p.cfg.Ledger.MessageGet(context.WithoutCancel(ctx), id)
 		}
 	}
+}
+
+// recentLocked finds a decision in recent; p.mu is held.
+func (p *Pipeline) recentLocked(id string) (Receipt, bool) {
+	if r, ok := p.recent[id]; ok {
+		return r, true
+	}
+	r, ok := p.older[id]
+	return r, ok
 }
 
 func (p *Pipeline) dropWaiter(id string, ch chan Receipt) {
@@ -176,6 +203,12 @@ func (p *Pipeline) wake(r Receipt) {
 	p.mu.Lock()
 	list := p.waiters[r.MessageID]
 	delete(p.waiters, r.MessageID)
+	if len(list) == 0 {
+		if now := p.cfg.Now(); now.Sub(p.rotated) >= recentAge || now.Before(p.rotated) {
+			p.older, p.recent, p.rotated = p.recent, map[string]Receipt{}, now
+		}
+		p.recent[r.MessageID] = r
+	}
 	p.mu.Unlock()
 	for _, ch := range list {
 		ch <- r
