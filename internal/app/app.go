@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -103,7 +104,7 @@ func Build(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 	}
 	a.closers = append(a.closers, a.Users.Close)
 	var rdb *redis.Client
-	if a.Stream, rdb, err = openStream(ctx, cfg.Stream, a.log, a.now); err != nil {
+	if a.Stream, rdb, err = openStream(ctx, cfg.Stream, cfg.Workers, a.log, a.now); err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Stream.Close)
@@ -159,7 +160,7 @@ func openStore(ctx context.Context, c StorageConfig, log *slog.Logger, now func(
 
 // openStream opens the configured stream; for Redis it also returns the
 // client, which the app shares for leases.
-func openStream(ctx context.Context, c StreamConfig, log *slog.Logger, now func() time.Time) (gateway.Stream, *redis.Client, error) {
+func openStream(ctx context.Context, c StreamConfig, workers int, log *slog.Logger, now func() time.Time) (gateway.Stream, *redis.Client, error) {
 	opts := gateway.StreamOptions{
 		MaxAttempts: c.MaxAttempts, RetryDelay: c.RetryDelay, ClaimTimeout: c.ClaimTimeout, MaxLen: c.MaxLen, Now: now,
 	}
@@ -168,6 +169,12 @@ func openStream(ctx context.Context, c StreamConfig, log *slog.Logger, now func(
 		ro, err := redis.ParseURL(c.URL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("stream url: %w", err)
+		}
+		// Every routing worker holds a connection in a blocking read; the
+		// pool must have room for them plus the publishers, or intake
+		// would wait for a worker's read to time out.
+		if need := workers + 10*runtime.GOMAXPROCS(0); ro.PoolSize < need {
+			ro.PoolSize = need
 		}
 		client := redis.NewClient(ro)
 		if err := client.Ping(ctx).Err(); err != nil {
