@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ func statsTests() []Test {
 		{"StatsClassifications", testStatsClassifications},
 		{"StatsArchive", testStatsArchive},
 		{"StatsLifecycleColumns", testStatsLifecycleColumns},
+		{"StatsSeeLaterDecisions", testStatsSeeLaterDecisions},
 	}
 }
 
@@ -421,5 +423,46 @@ func testStatsLifecycleColumns(t *testing.T, e *Env) {
 	}
 	if g := got[1]; !g.ResultAt.Equal(answeredAt) || !g.DueAt.Equal(first) || g.MaxLevel != 2 || g.Department != "roads" {
 		t.Errorf("stepped case = %+v; want result %v, deadline %v, level 2", g, answeredAt, first)
+	}
+}
+
+// Figures read once must not go stale: messages decided afterwards (alone,
+// or many at once) count in the next read, also on a day with no case.
+// The range spans whole days, which a store may read from daily rollups.
+func testStatsSeeLaterDecisions(t *testing.T, e *Env) {
+	ss, _ := e.statsStore(t)
+	from, to := e.Clock.Now().Add(-48*time.Hour), e.Clock.Now().Add(48*time.Hour)
+	read := func() cases.Stats {
+		t.Helper()
+		st, err := ss.Stats(e.Ctx, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	resolve := func(n int) {
+		var wg sync.WaitGroup
+		for range n {
+			m := NewMessage(e.Clock.Now())
+			e.Accept(t, m)
+			wg.Go(func() {
+				if _, err := e.Store.MessageDecide(e.Ctx, m.ID, gateway.Decision{Outcome: gateway.OutcomeResolved, Rule: "faq"}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	resolve(1)
+	if st := read(); st.MessagesDecided != 1 || st.MessagesResolved != 1 {
+		t.Fatalf("after one: decided %d resolved %d", st.MessagesDecided, st.MessagesResolved)
+	}
+	resolve(30)
+	if st := read(); st.MessagesDecided != 31 || st.MessagesResolved != 31 || st.CasesOpened != 0 {
+		t.Fatalf("after 31: decided %d resolved %d cases %d", st.MessagesDecided, st.MessagesResolved, st.CasesOpened)
+	}
+	e.OpenCase(t, NewMessage(e.Clock.Now()))
+	if st := read(); st.MessagesDecided != 32 || st.CasesOpened != 1 {
+		t.Fatalf("after a case: decided %d cases %d", st.MessagesDecided, st.CasesOpened)
 	}
 }
