@@ -40,6 +40,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/internal/batch"
 )
 
 // ErrClosed is returned by a handle after Close.
@@ -86,6 +87,11 @@ type Stream struct {
 	claimEvery time.Duration // how often a consumer looks for claimable entries
 	trimEvery  time.Duration
 
+	// Concurrent publishes and acks share round trips: under load the
+	// syscalls of one command per message dominate the CPU.
+	adds *batch.Batcher[[]byte, struct{}]
+	acks *batch.Batcher[ackReq, struct{}]
+
 	mu      sync.Mutex
 	closed  bool
 	life    context.Context // cancelled by Close
@@ -94,7 +100,7 @@ type Stream struct {
 }
 
 // New returns a stream on client. The client stays the caller's: Close does
-// not close it.
+// not close it, but does stop the stream's goroutines.
 func New(client redis.UniversalClient, cfg Config) (*Stream, error) {
 	if client == nil {
 		return nil, errors.New("redisstream: client is required")
@@ -112,13 +118,23 @@ func New(client redis.UniversalClient, cfg Config) (*Stream, error) {
 	claimEvery := min(opts.RetryDelay, opts.ClaimTimeout) / 4
 	claimEvery = min(max(claimEvery, 10*time.Millisecond), time.Second)
 	life, stop := context.WithCancel(context.Background())
-	return &Stream{
+	s := &Stream{
 		rdb: client, name: cfg.Name, dead: cfg.Name + ":dead", opts: opts,
 		log:   cfg.Logger.With("stream", cfg.Name),
 		batch: int64(cfg.BatchSize), block: min(100*time.Millisecond, claimEvery),
 		claimEvery: claimEvery, trimEvery: 100 * time.Millisecond,
 		life: life, stopAll: stop,
-	}, nil
+	}
+	// Redis runs one command at a time, so a few pipelines in flight are
+	// enough to keep it busy: while one is on the wire the next one fills.
+	// Each runner holds a pool connection only while it sends. The bound
+	// keeps a pipeline of message bodies to a few hundred KB, and one
+	// slow batch from holding up more callers than that.
+	s.adds = batch.New(4, 128, s.addAll)
+	// An ack is a few bytes and each consumer has at most one outstanding,
+	// so two runners already gather every consumer's ack of the moment.
+	s.acks = batch.New(2, 256, s.ackAll)
+	return s, nil
 }
 
 func (s *Stream) retryKey(group string) string { return s.name + ":retry:" + group }
@@ -132,7 +148,11 @@ func (s *Stream) isClosed() bool {
 }
 
 // Publish appends m with XADD; it is as durable as the Redis persistence
-// configuration (use appendonly yes) once Publish returns nil.
+// configuration (use appendonly yes) once Publish returns nil. Concurrent
+// calls share one pipeline. If ctx ends while the call waits for its turn,
+// nothing is written; once its XADD is on its way, Publish waits for the
+// reply whatever ctx does (up to 10s): a ctx ending mid-call cannot turn
+// a write that happened into an error.
 //
 // Publish does not trim with MAXLEN: that would drop entries a lagging group
 // has not handled yet. Consumers trim acknowledged entries instead.
@@ -147,10 +167,65 @@ func (s *Stream) Publish(ctx context.Context, m gateway.Message) error {
 	if err != nil {
 		return fmt.Errorf("encode message %s: %w", m.ID, err)
 	}
-	if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.name, Values: []any{"m", body}}).Err(); err != nil {
+	if _, err := s.adds.Do(ctx, body); err != nil {
+		if errors.Is(err, batch.ErrClosed) {
+			err = ErrClosed // Close ran since the check above
+		}
 		return fmt.Errorf("publish message %s: %w", m.ID, err)
 	}
 	return nil
+}
+
+// addAll sends one XADD per body in a single pipeline; each caller gets
+// its own command's error.
+func (s *Stream) addAll(ctx context.Context, bodies [][]byte) []batch.Result[struct{}] {
+	ctx, cancel := context.WithTimeout(ctx, bookkeepingTimeout)
+	defer cancel()
+	cmds := make([]*redis.StringCmd, len(bodies))
+	// Pipelined's error is the first command's; each command keeps its own.
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, body := range bodies {
+			cmds[i] = p.XAdd(ctx, &redis.XAddArgs{Stream: s.name, Values: []any{"m", body}})
+		}
+		return nil
+	})
+	out := make([]batch.Result[struct{}], len(bodies))
+	for i, cmd := range cmds {
+		out[i].Err = cmd.Err()
+	}
+	return out
+}
+
+// ackReq is one handled entry to acknowledge.
+type ackReq struct {
+	group, id string
+}
+
+// ackAll acknowledges a batch with one XACK per group, all in one
+// pipeline; each caller gets its group's command's error.
+func (s *Stream) ackAll(ctx context.Context, reqs []ackReq) []batch.Result[struct{}] {
+	ctx, cancel := context.WithTimeout(ctx, bookkeepingTimeout)
+	defer cancel()
+	ids := map[string][]string{}
+	var groups []string // in order of arrival, for a deterministic pipeline
+	for _, r := range reqs {
+		if _, ok := ids[r.group]; !ok {
+			groups = append(groups, r.group)
+		}
+		ids[r.group] = append(ids[r.group], r.id)
+	}
+	cmds := make(map[string]*redis.IntCmd, len(groups))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, g := range groups {
+			cmds[g] = p.XAck(ctx, s.name, g, ids[g]...)
+		}
+		return nil
+	})
+	out := make([]batch.Result[struct{}], len(reqs))
+	for i, r := range reqs {
+		out[i].Err = cmds[r.group].Err()
+	}
+	return out
 }
 
 // entry is one delivery of a stream entry.
@@ -234,8 +309,11 @@ type consumerLoop struct {
 // bookkeeping is the context for recording outcomes: not the consumer's, so
 // a handler that succeeded just as shutdown began is still acknowledged.
 func bookkeeping() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 10*time.Second)
+	return context.WithTimeout(context.Background(), bookkeepingTimeout)
 }
+
+// bookkeepingTimeout bounds a write that no caller's context does.
+const bookkeepingTimeout = 10 * time.Second
 
 func (c *consumerLoop) run(ctx context.Context) {
 	s := c.s
@@ -462,8 +540,9 @@ func call(ctx context.Context, h gateway.Handler, d gateway.Delivery) (err error
 func (c *consumerLoop) ack(e entry) {
 	ctx, cancel := bookkeeping()
 	defer cancel()
-	// Whoever holds it now, the message was handled.
-	if err := c.s.rdb.XAck(ctx, c.s.name, c.group, e.id).Err(); err != nil {
+	// Whoever holds it now, the message was handled. Concurrent consumers'
+	// acks share one round trip.
+	if _, err := c.s.acks.Do(ctx, ackReq{group: c.group, id: e.id}); err != nil {
 		c.log.Warn("acknowledge entry; it will be delivered again", "entry", e.id, "err", err)
 		return
 	}
@@ -651,8 +730,9 @@ func (s *Stream) Len(ctx context.Context) (int64, error) {
 }
 
 // Close stops this handle's consumers (their handlers' contexts are
-// cancelled) and waits for them to record what they finished. It deletes
-// nothing and leaves the client open. Closing twice is harmless.
+// cancelled) and waits for them to record what they finished, and for
+// publishes already on their way. It deletes nothing and leaves the client
+// open. Closing twice is harmless.
 func (s *Stream) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -663,6 +743,12 @@ func (s *Stream) Close() error {
 	s.mu.Unlock()
 	s.stopAll()
 	s.running.Wait()
+	// Only now: a stopping consumer still acknowledges what it finished.
+	// No consumer can start any more, and Publish checks closed first, so
+	// nothing but a Publish racing this Close still comes; it gets
+	// ErrClosed or, if already taken, its result before Close returns.
+	s.acks.Close()
+	s.adds.Close()
 	return nil
 }
 
