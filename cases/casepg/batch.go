@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/gateway"
@@ -211,54 +212,125 @@ func (s *Store) decideTogether(ctx context.Context, reqs []decideReq, idx []int)
 	}
 	now := s.clock()
 	decided := map[string]gateway.Receipt{}
-	collect := func(rows pgx.Rows) error {
-		rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (gateway.Receipt, error) { return scanReceipt(row) })
-		for _, r := range rs {
-			decided[r.MessageID] = r
-		}
-		return err
-	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if len(resolved.ids) > 0 {
-			rows, err := tx.Query(ctx, setDecidedFrom+` FROM `+decisionsSQL+`
-				WHERE messages.id = d.id AND messages.decided_at IS NULL RETURNING `+receiptColsQualified,
-				resolved.ids, resolved.outcomes, resolved.rules, resolved.replies, resolved.services, resolved.codes, now)
-			if err != nil {
-				return err
-			}
-			if err := collect(rows); err != nil {
-				return fmt.Errorf("resolved: %w", err)
-			}
-		}
-		if len(opened.ids) == 0 {
-			return nil
-		}
-		if h := s.hooksFor(); h != nil && h.Opened != nil {
-			return s.openFolded(ctx, tx, h, &opened, now, decided)
-		}
-		rows, err := tx.Query(ctx, `WITH d AS (SELECT * FROM `+decisionsSQL+`),
-			m AS (SELECT id, payload AS p FROM messages WHERE id = ANY($1::text[]) AND decided_at IS NULL
-				ORDER BY id FOR UPDATE),
-			`+openCasesSQL("d.code", "d.svc", "d.rule", "$7", "m JOIN d ON d.id = m.id")+`,
-			e AS (INSERT INTO case_events (case_id, at, kind, public, data)
-				SELECT c.id, $7, 'opened', true, jsonb_build_object('message_id', d.id, 'rule', d.rule)
-				FROM c JOIN d ON d.id = c.source_message_id),
-			u AS (`+setDecidedFrom+` FROM c JOIN d ON d.id = c.source_message_id
-				WHERE messages.id = c.source_message_id RETURNING `+receiptColsQualified+`)
-			SELECT * FROM u`,
-			opened.ids, opened.outcomes, opened.rules, opened.replies, opened.services, opened.codes, now)
-		if err != nil {
-			return err
-		}
-		if err := collect(rows); err != nil {
-			return fmt.Errorf("open cases: %w", translate(err, err))
-		}
-		return nil
-	})
+	h := s.hooksFor()
+	fold := len(opened.ids) > 0 && h != nil && h.Opened != nil
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer conn.Release()
+	// Round trip 1: BEGIN, the resolved decisions, and either the whole
+	// case opening (no process installed) with COMMIT, or the lock on the
+	// messages whose cases the process must shape in Go first. An
+	// explicit BEGIN inside the pipeline makes it one transaction across
+	// both round trips; any failure rolls it back.
+	var list []locked
+	err = func() error {
+		b := &pgx.Batch{}
+		b.Queue(`BEGIN`)
+		if len(resolved.ids) > 0 {
+			b.Queue(setDecidedFrom+` FROM `+decisionsSQL+`
+				WHERE messages.id = d.id AND messages.decided_at IS NULL RETURNING `+receiptColsQualified,
+				resolved.ids, resolved.outcomes, resolved.rules, resolved.replies, resolved.services, resolved.codes, now)
+		}
+		switch {
+		case fold:
+			b.Queue(qLockForOpening, opened.ids)
+		case len(opened.ids) > 0:
+			b.Queue(qOpenCases, opened.ids, opened.outcomes, opened.rules, opened.replies, opened.services, opened.codes, now)
+		}
+		if !fold {
+			b.Queue(`COMMIT`)
+		}
+		br := conn.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		if len(resolved.ids) > 0 {
+			if err := collectReceipts(br, decided); err != nil {
+				return fmt.Errorf("resolved: %w", err)
+			}
+		}
+		switch {
+		case fold:
+			rows, err := br.Query()
+			if err != nil {
+				return fmt.Errorf("lock messages: %w", err)
+			}
+			if list, err = pgx.CollectRows(rows, scanLocked); err != nil {
+				return fmt.Errorf("lock messages: %w", err)
+			}
+		case len(opened.ids) > 0:
+			if err := collectReceipts(br, decided); err != nil {
+				return fmt.Errorf("open cases: %w", translate(err, err))
+			}
+		}
+		if !fold {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("commit: %w", err)
+			}
+		}
+		return br.Close()
+	}()
+	if err == nil && fold {
+		// Round trip 2 (and one per duplicate search): the cases in their
+		// final state, their effects, the decisions, COMMIT.
+		err = s.openFolded(ctx, conn, h, &opened, list, now, decided)
+	}
+	if err != nil {
+		// The session may hold a failed or open transaction; a connection
+		// that cannot roll back is closed by the pool on release.
+		if _, rerr := conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil {
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		return nil, err
+	}
 	return decided, nil
+}
+
+// collectReceipts reads the next result of br as receipts into decided.
+func collectReceipts(br pgx.BatchResults, decided map[string]gateway.Receipt) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	rs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (gateway.Receipt, error) { return scanReceipt(row) })
+	for _, r := range rs {
+		decided[r.MessageID] = r
+	}
+	return err
+}
+
+// qOpenCases opens the cases of a batch without the process: lock the
+// undecided messages, insert their cases and "opened" events, record the
+// decisions ($1…$6 the decisionsSQL arrays, $7 the time).
+var qOpenCases = `WITH d AS (SELECT * FROM ` + decisionsSQL + `),
+	m AS (SELECT id, payload AS p FROM messages WHERE id = ANY($1::text[]) AND decided_at IS NULL
+		ORDER BY id FOR UPDATE),
+	` + openCasesSQL("d.code", "d.svc", "d.rule", "$7", "m JOIN d ON d.id = m.id") + `,
+	e AS (INSERT INTO case_events (case_id, at, kind, public, data)
+		SELECT c.id, $7, 'opened', true, jsonb_build_object('message_id', d.id, 'rule', d.rule)
+		FROM c JOIN d ON d.id = c.source_message_id),
+	u AS (` + setDecidedFrom + ` FROM c JOIN d ON d.id = c.source_message_id
+		WHERE messages.id = c.source_message_id RETURNING ` + receiptColsQualified + `)
+	SELECT * FROM u`
+
+// qLockForOpening locks the undecided messages of $1 and gives each the id
+// its case will have, so that the process's effects can refer to it.
+const qLockForOpening = `SELECT id, payload, nextval(pg_get_serial_sequence('cases', 'id')) FROM messages
+	WHERE id = ANY($1) AND decided_at IS NULL ORDER BY id FOR UPDATE`
+
+// locked is a row of qLockForOpening.
+type locked struct {
+	id      string
+	payload []byte
+	caseID  int64
+}
+
+func scanLocked(row pgx.CollectableRow) (locked, error) {
+	var l locked
+	return l, row.Scan(&l.id, &l.payload, &l.caseID)
 }
 
 // openFolded opens the batch's cases with the process's Opened hook
@@ -266,35 +338,18 @@ func (s *Store) decideTogether(ctx context.Context, reqs []decideReq, idx []int)
 // so each case is inserted once in its final state (assigned, with its
 // deadline) instead of inserted and then updated, which would write every
 // index of the cases table twice. Its events and outbox rows, the
-// "opened" event and the messages' decisions go in the same round trip.
-// It is what decideOpen and afterDecide do for one case, for many.
-func (s *Store) openFolded(ctx context.Context, tx pgx.Tx, h *cases.Hooks, opened *decisionArrays, now time.Time, decided map[string]gateway.Receipt) error {
+// "opened" event, the messages' decisions and COMMIT go in one round
+// trip. It is what decideOpen and afterDecide do for one case, for many.
+// conn is inside the batch's transaction and list its locked messages; a
+// message decided meanwhile is not in list and is left to the single path.
+func (s *Store) openFolded(ctx context.Context, conn *pgxpool.Conn, h *cases.Hooks, opened *decisionArrays, list []locked, now time.Time, decided map[string]gateway.Receipt) error {
+	if len(list) == 0 {
+		_, err := conn.Exec(ctx, `COMMIT`)
+		return err
+	}
 	at := make(map[string]int, len(opened.ids))
 	for i, id := range opened.ids {
 		at[id] = i
-	}
-	// The messages, locked; one decided meanwhile is left to the single
-	// path. Case ids come from the sequence now, so that the hook's events
-	// and outbox rows can refer to them.
-	rows, err := tx.Query(ctx, `SELECT id, payload, nextval(pg_get_serial_sequence('cases', 'id')) FROM messages
-		WHERE id = ANY($1) AND decided_at IS NULL ORDER BY id FOR UPDATE`, opened.ids)
-	if err != nil {
-		return fmt.Errorf("lock messages: %w", err)
-	}
-	type locked struct {
-		id      string
-		payload []byte
-		caseID  int64
-	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (locked, error) {
-		var l locked
-		return l, row.Scan(&l.id, &l.payload, &l.caseID)
-	})
-	if err != nil {
-		return fmt.Errorf("lock messages: %w", err)
-	}
-	if len(list) == 0 {
-		return nil
 	}
 	recs := make([]*rec, 0, len(list))
 	var done decisionArrays
@@ -309,7 +364,8 @@ func (s *Store) openFolded(ctx context.Context, tx pgx.Tx, h *cases.Hooks, opene
 		r := &rec{c: cases.FromMessage(m, d, d.TrackingCode, now)}
 		r.c.ID = l.caseID
 		if h.DuplicateRadiusM > 0 && r.c.Location != nil && (r.c.Location.Lat != 0 || r.c.Location.Long != 0) {
-			if r.st.DuplicateOf, err = s.masterAmong(ctx, tx, r.c, h.DuplicateRadiusM, recs); err != nil {
+			var err error
+			if r.st.DuplicateOf, err = s.masterAmong(ctx, conn, r.c, h.DuplicateRadiusM, recs); err != nil {
 				return err
 			}
 		}
@@ -340,7 +396,8 @@ func (s *Store) openFolded(ctx context.Context, tx pgx.Tx, h *cases.Hooks, opene
 	}
 	b.Queue(setDecidedFrom+` FROM `+decisionsSQL+` WHERE messages.id = d.id RETURNING `+receiptColsQualified,
 		done.ids, done.outcomes, done.rules, done.replies, done.services, done.codes, now)
-	br := tx.SendBatch(ctx, b)
+	b.Queue(`COMMIT`)
+	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	// A taken tracking code fails the INSERT and so the batch; the
 	// single path then retries that message with a fresh code.
@@ -356,28 +413,30 @@ func (s *Store) openFolded(ctx context.Context, tx pgx.Tx, h *cases.Hooks, opene
 			return fmt.Errorf("write events and outbox: %w", translate(err, err))
 		}
 	}
-	rs, err := br.Query()
-	if err != nil {
+	got := map[string]gateway.Receipt{}
+	if err := collectReceipts(br, got); err != nil {
 		return fmt.Errorf("record decisions: %w", err)
 	}
-	receipts, err := pgx.CollectRows(rs, func(row pgx.CollectableRow) (gateway.Receipt, error) { return scanReceipt(row) })
-	if err != nil {
-		return fmt.Errorf("record decisions: %w", err)
+	if len(got) != len(recs) {
+		return fmt.Errorf("record decisions: %d of %d recorded", len(got), len(recs))
 	}
-	if len(receipts) != len(recs) {
-		return fmt.Errorf("record decisions: %d of %d recorded", len(receipts), len(recs))
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("commit: %w", err)
 	}
-	for _, r := range receipts {
-		decided[r.MessageID] = r
+	if err := br.Close(); err != nil {
+		return err
 	}
-	return br.Close()
+	for id, r := range got { // committed: only now are they decisions
+		decided[id] = r
+	}
+	return nil
 }
 
 // masterAmong is findMaster over the stored cases and the cases opened
 // earlier in the same batch (recs, not stored yet): the nearest open,
 // non-duplicate case of c's service within radius, a later one winning a
 // tie, as when the cases are opened one by one.
-func (s *Store) masterAmong(ctx context.Context, tx pgx.Tx, c cases.Case, radius float64, recs []*rec) (string, error) {
+func (s *Store) masterAmong(ctx context.Context, tx rowsQuerier, c cases.Case, radius float64, recs []*rec) (string, error) {
 	best, bestD, err := s.findMaster(ctx, tx, c, radius)
 	if err != nil {
 		return "", err

@@ -313,7 +313,7 @@ func (s *Store) afterDecide(ctx context.Context, tx pgx.Tx, h *cases.Hooks, mess
 // findMaster returns the nearest open, non-duplicate case of c's service
 // within radius metres, and its distance: a bounding box on the index,
 // then haversine.
-func (s *Store) findMaster(ctx context.Context, tx pgx.Tx, c cases.Case, radius float64) (string, float64, error) {
+func (s *Store) findMaster(ctx context.Context, tx rowsQuerier, c cases.Case, radius float64) (string, float64, error) {
 	lat, long := c.Location.Lat, c.Location.Long
 	minLat, maxLat, minLong, maxLong := cases.BoundingBox(lat, long, radius)
 	rows, err := tx.Query(ctx, `SELECT tracking_code, lat, long FROM cases
@@ -422,6 +422,12 @@ var _ cases.ProcessStore = (*Store)(nil)
 // querier is the pool or a transaction.
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// rowsQuerier runs a query in a transaction: a pgx.Tx, or a connection
+// inside an explicit BEGIN (batch.go).
+type rowsQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
 // withHooks runs a deciding statement: alone on the pool when no hooks

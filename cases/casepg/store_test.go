@@ -1,12 +1,15 @@
 package casepg
 
 import (
-	"github.com/dargah137/dargah/internal/migrate"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/storetest"
+	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/internal/migrate"
 	"github.com/dargah137/dargah/internal/testenv"
 )
 
@@ -122,5 +125,73 @@ func TestKVPurge(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("kv has %d rows, want 2 (keep, c)", n)
+	}
+}
+
+// A batch whose new tracking code is taken fails as a whole (its
+// transaction rolls back, across both of its round trips) and every
+// message in it is decided alone, with a fresh code: with and without the
+// process folded into the batch.
+func TestBatchCollisionRedoneAlone(t *testing.T) {
+	for _, withProcess := range []bool{false, true} {
+		t.Run(fmt.Sprintf("process=%v", withProcess), func(t *testing.T) {
+			var s *Store
+			e := storetest.NewEnv(t, func(t *testing.T, now func() time.Time) cases.Store {
+				s = open(t, now, 8)
+				return s
+			})
+			if withProcess {
+				e.Engine(t, nil)
+			}
+			_, first := e.OpenCase(t, storetest.NewMessage(e.Clock.Now()))
+			// Every fourth code, a dozen times, is the taken one: lone decides
+			// retry, and some batch gets one.
+			var mu sync.Mutex
+			calls := 0
+			s.newCode = func() (string, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if calls++; calls%4 == 2 && calls < 48 {
+					return first.TrackingCode, nil
+				}
+				return cases.NewTrackingCode()
+			}
+			const n = 30
+			ms := make([]gateway.Message, n)
+			for i := range ms {
+				ms[i] = storetest.NewMessage(e.Clock.Now())
+				e.Accept(t, ms[i])
+			}
+			codes := make([]string, n)
+			var wg sync.WaitGroup
+			for i, m := range ms {
+				wg.Go(func() {
+					r, err := s.MessageDecide(e.Ctx, m.ID, gateway.Decision{Outcome: gateway.OutcomeCaseOpened, Rule: "r", Reply: "{tracking_code}"})
+					if err != nil {
+						t.Errorf("decide %d: %v", i, err)
+					}
+					codes[i] = r.Decision.TrackingCode
+				})
+			}
+			wg.Wait()
+			seen := map[string]bool{first.TrackingCode: true}
+			for i, c := range codes {
+				if seen[c] || !cases.ValidTrackingCode(c) {
+					t.Fatalf("message %d: code %q (taken or invalid)", i, c)
+				}
+				seen[c] = true
+				cs, err := s.CaseGetByTracking(e.Ctx, c)
+				if err != nil || cs.SourceMessageID != ms[i].ID {
+					t.Fatalf("message %d: case %+v, %v", i, cs, err)
+				}
+			}
+			var count, events int
+			if err := s.pool.QueryRow(e.Ctx, `SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_events WHERE kind = 'opened')`).Scan(&count, &events); err != nil {
+				t.Fatal(err)
+			}
+			if count != n+1 || events != n+1 {
+				t.Fatalf("%d cases and %d opened events, want %d of each: a rolled-back batch left something", count, events, n+1)
+			}
+		})
 	}
 }
