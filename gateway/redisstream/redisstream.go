@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -86,6 +87,9 @@ type Stream struct {
 	block      time.Duration // XREADGROUP BLOCK: bounds how late a cancel is noticed
 	claimEvery time.Duration // how often a consumer looks for claimable entries
 	trimEvery  time.Duration
+	// nextTrim (unix ns) makes trimming stream-wide: with dozens of
+	// consumers, one trim per interval, not one per consumer.
+	nextTrim atomic.Int64
 
 	// Concurrent publishes and acks share round trips: under load the
 	// syscalls of one command per message dominate the CPU.
@@ -301,7 +305,6 @@ type consumerLoop struct {
 	h          gateway.Handler
 	log        *slog.Logger
 	lastClaim  time.Time
-	lastTrim   time.Time
 	acked      bool // acknowledged something since the last trim
 	failStreak int
 }
@@ -330,8 +333,8 @@ func (c *consumerLoop) run(ctx context.Context) {
 				continue
 			}
 		}
-		if c.acked && time.Since(c.lastTrim) >= s.trimEvery {
-			c.lastTrim, c.acked = time.Now(), false
+		if c.acked && s.trimTurn() {
+			c.acked = false
 			c.check(ctx, "trim", s.trim())
 		}
 		batch, err := c.read()
@@ -651,6 +654,14 @@ cut[2] = cut[2] + 1
 if less(safe, cut) then cut = safe end
 return redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-%d', cut[1], cut[2]))
 `)
+
+// trimTurn reports whether the caller should trim now, at most once per
+// trimEvery across all the stream's consumers.
+func (s *Stream) trimTurn() bool {
+	now := time.Now().UnixNano()
+	next := s.nextTrim.Load()
+	return now >= next && s.nextTrim.CompareAndSwap(next, now+s.trimEvery.Nanoseconds())
+}
 
 func (s *Stream) trim() error {
 	ctx, cancel := bookkeeping()
