@@ -35,6 +35,7 @@ func main() {
 		duration = flag.Duration("duration", 20*time.Second, "open loop: how long to send")
 		pid      = flag.Int("pid", 0, "server pid, to report its peak resident memory")
 		mix      = flag.Float64("faq", 0.3, "share of messages that are FAQ questions (resolved on the spot)")
+		timeline = flag.Bool("timeline", false, "also print p50/p99 for every second of the run, to find where a tail comes from")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -43,6 +44,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dargah-load:", err)
 		os.Exit(1)
+	}
+	if *timeline {
+		res.printTimeline(os.Stdout)
 	}
 	res.print(os.Stdout)
 	if *pid > 0 {
@@ -73,6 +77,7 @@ type result struct {
 	sent, ok, failed int64
 	outcomes         map[string]int64
 	lat              []time.Duration
+	at               []time.Duration // when each of lat was sent, from the start
 	elapsed          time.Duration
 }
 
@@ -86,6 +91,7 @@ func run(ctx context.Context, base string, n, conc, rate int, duration time.Dura
 	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
 	jobs := make(chan int, conc*4)
 	res := &result{outcomes: map[string]int64{}}
+	t0 := time.Now()
 	var mu sync.Mutex
 	var seq atomic.Int64
 	var wg sync.WaitGroup
@@ -122,6 +128,7 @@ func run(ctx context.Context, base string, n, conc, rate int, duration time.Dura
 				if err == nil && status == http.StatusOK {
 					res.ok++
 					res.lat = append(res.lat, d)
+					res.at = append(res.at, start.Sub(t0))
 					res.outcomes[out.Outcome]++
 				} else {
 					res.failed++
@@ -175,7 +182,30 @@ func run(ctx context.Context, base string, n, conc, rate int, duration time.Dura
 	return res, nil
 }
 
+// printTimeline prints, per second of the run, how many were answered and
+// their p50 and p99. Call it before print, which sorts the latencies.
+func (r *result) printTimeline(w io.Writer) {
+	secs := map[int][]time.Duration{}
+	last := 0
+	for i, d := range r.lat {
+		s := int(r.at[i] / time.Second)
+		secs[s] = append(secs[s], d)
+		last = max(last, s)
+	}
+	for s := 0; s <= last; s++ {
+		l := secs[s]
+		slices.Sort(l)
+		if len(l) == 0 {
+			fmt.Fprintf(w, "%4ds  n=0\n", s)
+			continue
+		}
+		fmt.Fprintf(w, "%4ds  n=%-5d p50 %-9s p99 %s\n", s, len(l), l[len(l)/2].Round(100*time.Microsecond),
+			l[min(len(l)-1, len(l)*99/100)].Round(100*time.Microsecond))
+	}
+}
+
 func (r *result) print(w io.Writer) {
+	r.lat = slices.Clone(r.lat)
 	slices.Sort(r.lat)
 	pct := func(p float64) time.Duration {
 		if len(r.lat) == 0 {
