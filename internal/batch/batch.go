@@ -1,10 +1,16 @@
 // Package batch runs concurrent calls together. A caller hands in one
-// request and waits; a runner takes every request that is waiting (up to a
-// bound) and serves them with one function call, so a database sees one
-// statement and one commit where it would have seen many. Nothing waits
-// for a batch to fill: a lone request runs at once, and requests that
-// arrive while a batch runs make up the next one, so batches grow with
-// load and latency stays that of a single call when it is quiet.
+// request and waits; whoever runs the next batch takes every request that
+// is waiting (up to a bound) and serves them with one function call, so a
+// database sees one statement and one commit where it would have seen
+// many. Nothing waits for a batch to fill: a lone request runs at once, and
+// requests that arrive while a batch runs make up the next one, so batches
+// grow with load and latency stays that of a single call when it is quiet.
+//
+// A caller that finds a runner slot free runs the batch itself, in its own
+// goroutine: at moderate load most calls then cost no hand-off to another
+// goroutine (a wake-up, often a futex, per direction). Once its own
+// request is served it returns, and if requests are still waiting a new
+// goroutine carries on with its slot, so no caller serves others for long.
 package batch
 
 import (
@@ -29,15 +35,17 @@ type RunFunc[In, Out any] func(ctx context.Context, ins []In) []Result[Out]
 
 // Batcher collects concurrent Do calls into batches for RunFunc.
 type Batcher[In, Out any] struct {
-	run  RunFunc[In, Out]
-	max  int
-	reqs chan *call[In, Out]
+	run RunFunc[In, Out]
+	max int
 
-	ctx    context.Context // the runners' context, ended by Close
+	mu     sync.Mutex
+	queue  []*call[In, Out] // waiting to be taken, oldest first
+	free   int              // runner slots not in use
+	closed bool
+	active sync.WaitGroup // slots in use
+
+	ctx    context.Context // the batches' context, ended by Close
 	cancel context.CancelFunc
-	quit   chan struct{}
-	wg     sync.WaitGroup
-	once   sync.Once
 }
 
 type call[In, Out any] struct {
@@ -45,19 +53,13 @@ type call[In, Out any] struct {
 	done chan Result[Out] // buffered: a runner never waits for a caller
 }
 
-// New starts runners goroutines that serve batches of at most max requests.
-// Several runners let batches overlap (one commits while the next is
-// built), which a database with more than one core turns into throughput.
+// New returns a Batcher that runs at most runners batches at a time, each
+// of at most max requests. Several runners let batches overlap (one
+// commits while the next is built), which a database with more than one
+// core turns into throughput.
 func New[In, Out any](runners, max int, run RunFunc[In, Out]) *Batcher[In, Out] {
-	runners, max = clamp(runners), clamp(max)
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &Batcher[In, Out]{run: run, max: max, reqs: make(chan *call[In, Out]), ctx: ctx, cancel: cancel,
-		quit: make(chan struct{})}
-	b.wg.Add(runners)
-	for range runners {
-		go b.loop()
-	}
-	return b
+	return &Batcher[In, Out]{run: run, max: clamp(max), free: clamp(runners), ctx: ctx, cancel: cancel}
 }
 
 func clamp(n int) int { return max(n, 1) }
@@ -67,40 +69,95 @@ func clamp(n int) int { return max(n, 1) }
 // taken, Do waits for the outcome whatever ctx does, so a caller never has
 // to guess whether its write happened.
 func (b *Batcher[In, Out]) Do(ctx context.Context, in In) (Out, error) {
-	c := &call[In, Out]{in: in, done: make(chan Result[Out], 1)}
 	var zero Out
-	select {
-	case b.reqs <- c:
-	case <-b.quit:
-		return zero, ErrClosed
-	case <-ctx.Done():
-		return zero, ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return zero, err
 	}
-	r := <-c.done
-	return r.Out, r.Err
+	c := &call[In, Out]{in: in, done: make(chan Result[Out], 1)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return zero, ErrClosed
+	}
+	b.queue = append(b.queue, c)
+	drive := b.free > 0
+	if drive {
+		b.free--
+		b.active.Add(1)
+	}
+	b.mu.Unlock()
+	if drive {
+		b.drive(c)
+	}
+	select {
+	case r := <-c.done:
+		return r.Out, r.Err
+	case <-ctx.Done():
+		if b.withdraw(c) {
+			return zero, ctx.Err()
+		}
+		r := <-c.done // taken: wait for the outcome
+		return r.Out, r.Err
+	}
 }
 
-func (b *Batcher[In, Out]) loop() {
-	defer b.wg.Done()
+// withdraw takes c off the queue if no runner has taken it yet.
+func (b *Batcher[In, Out]) withdraw(c *call[In, Out]) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, q := range b.queue {
+		if q == c {
+			b.queue = append(b.queue[:i], b.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// drive holds a runner slot and serves batches. With own set (a caller's
+// request) it stops once own is served, handing the slot to a new
+// goroutine if requests are still waiting; with own nil it serves until
+// the queue is empty. The slot is released with the queue seen empty under
+// the lock, so a request queued behind busy runners is never stranded.
+func (b *Batcher[In, Out]) drive(own *call[In, Out]) {
 	for {
-		var batch []*call[In, Out]
-		select {
-		case c := <-b.reqs:
-			batch = append(batch, c)
-		case <-b.quit:
+		b.mu.Lock()
+		n := min(len(b.queue), b.max)
+		if n == 0 {
+			b.free++
+			b.mu.Unlock()
+			b.active.Done()
 			return
 		}
-	fill:
-		for len(batch) < b.max {
-			select {
-			case c := <-b.reqs:
-				batch = append(batch, c)
-			default:
-				break fill
-			}
-		}
+		batch := make([]*call[In, Out], n)
+		copy(batch, b.queue)
+		b.queue = append(b.queue[:0], b.queue[n:]...)
+		b.mu.Unlock()
 		b.serve(batch)
+		if own != nil && (len(own.done) > 0 || contains(batch, own)) {
+			// Our answer is in: release the slot, or, if requests are
+			// waiting, let another goroutine go on with it.
+			b.mu.Lock()
+			if len(b.queue) == 0 {
+				b.free++
+				b.mu.Unlock()
+				b.active.Done()
+				return
+			}
+			b.mu.Unlock()
+			go b.drive(nil)
+			return
+		}
 	}
+}
+
+func contains[In, Out any](batch []*call[In, Out], c *call[In, Out]) bool {
+	for _, x := range batch {
+		if x == c {
+			return true
+		}
+	}
+	return false
 }
 
 // serve runs one batch and answers every caller, also when run panics or
@@ -133,9 +190,16 @@ func (b *Batcher[In, Out]) serve(batch []*call[In, Out]) {
 }
 
 // Close stops taking requests, lets running batches finish and returns
-// once every runner has stopped. Calls waiting to be taken get ErrClosed.
+// once none runs. Calls still waiting to be taken get ErrClosed.
 func (b *Batcher[In, Out]) Close() {
-	b.once.Do(func() { close(b.quit) })
-	b.wg.Wait()
+	b.mu.Lock()
+	b.closed = true
+	waiting := b.queue
+	b.queue = nil
+	b.mu.Unlock()
+	for _, c := range waiting {
+		c.done <- Result[Out]{Err: ErrClosed}
+	}
+	b.active.Wait()
 	b.cancel()
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,5 +111,124 @@ func TestClose(t *testing.T) {
 	b.Close() // twice is fine
 	if _, err := b.Do(context.Background(), 1); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+// A lone call runs in its caller's goroutine: no hand-off to pay for.
+func TestLoneCallRunsInCaller(t *testing.T) {
+	var inDo bool
+	b := New(2, 8, func(ctx context.Context, ins []int) []Result[int] {
+		pcs := make([]uintptr, 32)
+		frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
+		for {
+			f, more := frames.Next()
+			if strings.Contains(f.Function, "batch.(*Batcher[...]).Do") {
+				inDo = true
+			}
+			if !more {
+				break
+			}
+		}
+		return make([]Result[int], len(ins))
+	})
+	defer b.Close()
+	if _, err := b.Do(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if !inDo {
+		t.Fatal("a lone call was served by another goroutine")
+	}
+}
+
+// A caller that runs a batch returns once its own request is served; the
+// requests still waiting are served by another goroutine, not by it.
+func TestCallerDoesNotServeOthers(t *testing.T) {
+	first, second := make(chan struct{}), make(chan struct{})
+	started := make(chan int, 16)
+	b := New(1, 1, func(ctx context.Context, ins []int) []Result[int] {
+		started <- ins[0]
+		switch ins[0] {
+		case 0:
+			<-first
+		case 1:
+			<-second
+		}
+		return []Result[int]{{Out: ins[0]}}
+	})
+	defer b.Close()
+	done0 := make(chan struct{})
+	go func() {
+		_, _ = b.Do(context.Background(), 0)
+		close(done0)
+	}()
+	<-started // 0 runs, holding the only slot
+	done1 := make(chan struct{})
+	go func() {
+		_, _ = b.Do(context.Background(), 1)
+		close(done1)
+	}()
+	for { // wait until 1 is queued
+		b.mu.Lock()
+		n := len(b.queue)
+		b.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(first)
+	<-done0 // returns while 1 is still being served (blocked on second)
+	if got := <-started; got != 1 {
+		t.Fatalf("served %d", got)
+	}
+	close(second)
+	<-done1
+}
+
+// Callers that give up while queued are never run; all others run exactly
+// once and get their own result.
+func TestWithdrawUnderLoad(t *testing.T) {
+	var mu sync.Mutex
+	runs := map[int]int{}
+	b := New(2, 4, func(ctx context.Context, ins []int) []Result[int] {
+		time.Sleep(50 * time.Microsecond)
+		mu.Lock()
+		defer mu.Unlock()
+		out := make([]Result[int], len(ins))
+		for i, in := range ins {
+			runs[in]++
+			out[i].Out = in
+		}
+		return out
+	})
+	defer b.Close()
+	const n = 2000
+	gaveUp := make([]bool, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			if i%3 == 0 {
+				cancel() // some leave at once, some while queued
+			} else if i%3 == 1 {
+				go func() { time.Sleep(time.Duration(i%50) * time.Microsecond); cancel() }()
+			}
+			out, err := b.Do(ctx, i)
+			cancel()
+			switch {
+			case err != nil && errors.Is(err, context.Canceled):
+				gaveUp[i] = true
+			case err != nil || out != i:
+				t.Errorf("%d: got %d, %v", i, out, err)
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range n {
+		if want := map[bool]int{true: 0, false: 1}[gaveUp[i]]; runs[i] != want {
+			t.Fatalf("request %d ran %d times; gave up: %v", i, runs[i], gaveUp[i])
+		}
 	}
 }
