@@ -162,7 +162,7 @@ func (s *Store) applyStep(ctx context.Context, tx *sql.Tx, r *rec, step cases.St
 			return err
 		}
 		if _, err := s.exec(ctx, tx, qStepEvent, c.ID, at, ev.Kind, ev.Actor, ev.Note, ev.Public, data); err != nil {
-			return fmt.Errorf("write event: %w", err)
+			return fmt.Errorf("write event: %w", translate(err, err))
 		}
 	}
 	for _, o := range eff.Outbox {

@@ -39,6 +39,7 @@ func processTests() []Test {
 		{"ProcessRejectAndReassign", testProcessRejectAndReassign},
 		{"ProcessRatingMessage", testProcessRatingMessage},
 		{"ProcessExtendAndAck", testProcessExtendAndAck},
+		{"ProcessAckOnceConcurrently", testProcessAckOnceConcurrently},
 		{"ProcessFollowUpEscalateClose", testProcessFollowUpEscalateClose},
 		{"ProcessOutboxWebhooks", testProcessOutboxWebhooks},
 		{"ProcessOutboxNotices", testProcessOutboxNotices},
@@ -852,5 +853,47 @@ func testProcessConcurrentOpening(t *testing.T, e *Env) {
 	}
 	if want := n - (sameLamp - 1); assigned != want {
 		t.Fatalf("%d assignment webhooks, want %d (one per case that is not a duplicate)", assigned, want)
+	}
+}
+
+// Officials acknowledging the same escalation at once: one succeeds, the
+// others hear of a conflict, and the timeline shows one acknowledgement.
+func testProcessAckOnceConcurrently(t *testing.T, e *Env) {
+	eng, ps := e.Engine(t, nil)
+	_, c := e.OpenCase(t, Lighting(e.Clock.Now()))
+	c, _ = state(t, e, ps, c.TrackingCode)
+	e.Clock.Advance(c.DueAt.Sub(e.Clock.Now()))
+	if n, err := eng.Fire(e.Ctx); n != 1 || err != nil {
+		t.Fatalf("fire: %d, %v", n, err)
+	}
+	evs, _ := e.Store.CaseEvents(e.Ctx, c.ID, false)
+	esc := evs[len(evs)-1]
+	if esc.Kind != "escalated" {
+		t.Fatalf("last event %s", esc.Kind)
+	}
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { _, errs[i] = eng.Ack(e.Ctx, c.TrackingCode, dept, esc.ID) })
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, cases.ErrConflict):
+			t.Fatalf("ack %d: %v, want success or a conflict", i, err)
+		}
+	}
+	acks := 0
+	for _, k := range kinds(t, e, c) {
+		if k == "acknowledged" {
+			acks++
+		}
+	}
+	if ok != 1 || acks != 1 {
+		t.Fatalf("%d acks succeeded and %d were recorded, want 1 and 1", ok, acks)
 	}
 }
