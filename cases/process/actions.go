@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -345,11 +346,17 @@ func (e *Engine) Ack(ctx context.Context, code string, a Actor, eventID int64) (
 	default:
 		return c, invalid("event %d is %q; only assignments, escalations and reminders are acknowledged", eventID, target.Kind)
 	}
-	return e.step(ctx, code, a, func(c *cases.Case, st *cases.State, now time.Time, eff *cases.Effects) error {
+	c, err = e.step(ctx, code, a, func(c *cases.Case, st *cases.State, now time.Time, eff *cases.Effects) error {
 		eff.Events = append(eff.Events, cases.Event{Kind: "acknowledged", Actor: a.String(),
 			Data: map[string]string{"event_id": id, "of": target.Kind, "level": target.Data["level"]}})
 		return nil
 	})
+	if errors.Is(err, cases.ErrConflict) {
+		// Another official acknowledged it since the check above; the
+		// store's unique index refused this one. Say so, not in SQL.
+		return c, fmt.Errorf("%w: event %d of case %s is already acknowledged", cases.ErrConflict, eventID, code)
+	}
+	return c, err
 }
 
 // Case returns a case, its state and its timeline (all events) as a may see it.
