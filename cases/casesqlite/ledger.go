@@ -208,24 +208,13 @@ func (s *Store) decide(ctx context.Context, tx *sql.Tx, id string, d gateway.Dec
 // openCase inserts the case for m and its "opened" event, retrying on a
 // tracking code collision, and returns the code.
 func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d gateway.Decision, now int64) (string, error) {
-	service := d.ServiceCode
-	if service == "" {
-		service = m.ServiceCode
-	}
-	lang := m.Language
-	if lang == "" {
-		lang = m.Contact.Language
-	}
+	c := cases.FromMessage(m, d, "", time.Time{}) // code and times are set below
 	var lat, long *float64
 	var address string
-	if m.Location != nil {
-		lat, long, address = &m.Location.Lat, &m.Location.Long, m.Location.Address
+	if l := c.Location; l != nil {
+		lat, long, address = &l.Lat, &l.Long, l.Address
 	}
-	atts := make([]string, 0, len(m.Attachments))
-	for _, a := range m.Attachments {
-		atts = append(atts, a.ID)
-	}
-	attsJSON, err := json.Marshal(atts)
+	attsJSON, err := json.Marshal(append([]string{}, c.Attachments...)) // [] rather than null
 	if err != nil {
 		return "", err
 	}
@@ -240,9 +229,9 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d g
 		}
 		var caseID int64
 		err = s.writeRow(ctx, tx, qCaseInsert,
-			code, service, m.Portal, m.PortalKind, m.ID, m.ThreadKey, m.Contact.Phone, m.Contact.TelegramID,
-			m.Contact.Email, m.Contact.Name, m.Contact.Language, m.Text, lat, long, address, lang,
-			string(attsJSON), d.Rule, now, now).Scan(&caseID)
+			code, c.ServiceCode, c.Portal, c.PortalKind, c.SourceMessageID, c.ThreadKey, c.Contact.Phone,
+			c.Contact.TelegramID, c.Contact.Email, c.Contact.Name, c.Contact.Language, c.Description, lat, long,
+			address, c.Language, string(attsJSON), c.Rule, now, now).Scan(&caseID)
 		if errors.Is(err, sql.ErrNoRows) {
 			s.log.Warn("tracking code collision, retrying", "message", m.ID)
 			continue
