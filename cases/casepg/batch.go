@@ -1,6 +1,7 @@
 package casepg
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -143,7 +144,7 @@ func (s *Store) decideBatch(ctx context.Context, reqs []decideReq) []batch.Resul
 		together = append(together, i)
 	}
 	// Lock rows in one order across batches and instances.
-	slices.SortFunc(together, func(a, b int) int { return cmpString(reqs[a].id, reqs[b].id) })
+	slices.SortFunc(together, func(a, b int) int { return cmp.Compare(reqs[a].id, reqs[b].id) })
 	decided, err := s.decideTogether(ctx, reqs, together)
 	if err != nil {
 		s.log.Warn("batched decide failed; deciding one by one", "messages", len(together), "err", err)
@@ -159,16 +160,6 @@ func (s *Store) decideBatch(ctx context.Context, reqs []decideReq) []batch.Resul
 		out[i].Out, out[i].Err = s.decideOne(ctx, reqs[i].id, reqs[i].d)
 	})
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // decisionArrays are the columns of a batch of decisions, for unnest.

@@ -134,7 +134,9 @@ func (b *Batcher[In, Out]) drive(own *call[In, Out]) {
 		b.queue = append(b.queue[:0], b.queue[n:]...)
 		b.mu.Unlock()
 		b.serve(batch)
-		if own != nil && (len(own.done) > 0 || contains(batch, own)) {
+		// own's result, once in its buffered channel, is read only after
+		// drive returns: whoever served it, a full channel means done.
+		if own != nil && len(own.done) > 0 {
 			// Our answer is in: release the slot, or, if requests are
 			// waiting, let another goroutine go on with it.
 			b.mu.Lock()
@@ -149,15 +151,6 @@ func (b *Batcher[In, Out]) drive(own *call[In, Out]) {
 			return
 		}
 	}
-}
-
-func contains[In, Out any](batch []*call[In, Out], c *call[In, Out]) bool {
-	for _, x := range batch {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // serve runs one batch and answers every caller, also when run panics or
