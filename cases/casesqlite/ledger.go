@@ -130,8 +130,11 @@ const (
 		WHERE id = ? RETURNING ` + receiptCols
 	qCaseInsert = `INSERT INTO cases (tracking_code, status, service_code, portal, portal_kind,
 			source_message_id, thread_key, contact_phone, contact_telegram_id, contact_email, contact_name,
-			contact_language, description, lat, long, address, language, attachments, rule, opened_at, updated_at)
-		VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			contact_language, description, lat, long, address, language, attachments, rule, opened_at, updated_at,
+			department, district, escalation_level, due_at, answer, rating, outcome, closed_at,
+			timer_kind, level_started_at, paused_kind, paused_left_ms, duplicate_of)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tracking_code) DO NOTHING RETURNING id`
 	qCaseOpenedEvent  = `INSERT INTO case_events (case_id, at, kind, public, data) VALUES (?, ?, 'opened', 1, ?)`
 	qCaseTouch        = `UPDATE cases SET updated_at = ? WHERE tracking_code = ? RETURNING id`
@@ -187,18 +190,17 @@ func (s *Store) decide(ctx context.Context, tx *sql.Tx, id string, d gateway.Dec
 	}
 	code := d.LinkedTracking
 	var err error
+	h := s.hooksFor() // the process's part, in this transaction (process.go)
 	if code != "" {
 		err = s.linkMessage(ctx, tx, m, code, now)
+		if err == nil && h != nil && h.Linked != nil {
+			err = s.afterLink(ctx, tx, h, m, code, d)
+		}
 	} else {
-		code, err = s.openCase(ctx, tx, m, d, now)
+		code, err = s.openCase(ctx, tx, m, d, now, h)
 	}
 	if err != nil {
 		return gateway.Receipt{}, err
-	}
-	if h := s.hooksFor(); h != nil { // the process's part, in this transaction (process.go)
-		if err := s.afterDecide(ctx, tx, h, m, code, d, d.LinkedTracking == ""); err != nil {
-			return gateway.Receipt{}, err
-		}
 	}
 	fillCode(&d, code)
 	return scanReceipt(s.writeRow(ctx, tx, qDecideSet,
@@ -207,31 +209,17 @@ func (s *Store) decide(ctx context.Context, tx *sql.Tx, id string, d gateway.Dec
 
 // openCase inserts the case for m and its "opened" event, retrying on a
 // tracking code collision, and returns the code.
-func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d gateway.Decision, now int64) (string, error) {
-	c := cases.FromMessage(m, d, "", time.Time{}) // code and times are set below
-	var lat, long *float64
-	var address string
-	if l := c.Location; l != nil {
-		lat, long, address = &l.Lat, &l.Long, l.Address
-	}
-	attsJSON, err := json.Marshal(append([]string{}, c.Attachments...)) // [] rather than null
-	if err != nil {
-		return "", err
-	}
-	data, err := json.Marshal(map[string]string{"message_id": m.ID, "rule": d.Rule})
-	if err != nil {
-		return "", err
-	}
+func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d gateway.Decision, now int64, h *cases.Hooks) (string, error) {
 	for range maxCodeTries {
 		code, err := s.newCode()
 		if err != nil {
 			return "", err
 		}
-		var caseID int64
-		err = s.writeRow(ctx, tx, qCaseInsert,
-			code, c.ServiceCode, c.Portal, c.PortalKind, c.SourceMessageID, c.ThreadKey, c.Contact.Phone,
-			c.Contact.TelegramID, c.Contact.Email, c.Contact.Name, c.Contact.Language, c.Description, lat, long,
-			address, c.Language, string(attsJSON), c.Rule, now, now).Scan(&caseID)
+		r, eff, err := s.opening(ctx, tx, m, d, code, now, h)
+		if err != nil {
+			return "", err
+		}
+		caseID, err := s.insertCase(ctx, tx, r)
 		if errors.Is(err, sql.ErrNoRows) {
 			s.log.Warn("tracking code collision, retrying", "message", m.ID)
 			continue
@@ -239,12 +227,69 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d g
 		if err != nil {
 			return "", fmt.Errorf("open case: %w", translate(err, err))
 		}
-		if _, err := s.exec(ctx, tx, qCaseOpenedEvent, caseID, now, string(data)); err != nil {
-			return "", fmt.Errorf("open case: add event: %w", err)
+		opened := cases.Event{At: fromNanos(now), Kind: "opened", Public: true,
+			Data: map[string]string{"message_id": m.ID, "rule": d.Rule}}
+		eff.Events = append([]cases.Event{opened}, eff.Events...)
+		if err := s.writeEffects(ctx, tx, caseID, eff, now); err != nil {
+			return "", fmt.Errorf("open case: %w", err)
 		}
 		return code, nil
 	}
 	return "", fmt.Errorf("open case: %w: no free tracking code in %d tries", cases.ErrConflict, maxCodeTries)
+}
+
+// opening is the case m opens with tracking code code, with the process's
+// Opened hook already applied: the case is inserted once, assigned and
+// with its deadline, rather than inserted and then updated, which would
+// write every index of cases twice. The hook's events and outbox rows
+// come back for the caller to write once the case has its id.
+func (s *Store) opening(ctx context.Context, tx *sql.Tx, m gateway.Message, d gateway.Decision, code string, now int64, h *cases.Hooks) (rec, cases.Effects, error) {
+	r := rec{c: cases.FromMessage(m, d, code, fromNanos(now))}
+	if h == nil || h.Opened == nil {
+		return r, cases.Effects{}, nil
+	}
+	if h.DuplicateRadiusM > 0 && r.c.Location != nil && (r.c.Location.Lat != 0 || r.c.Location.Long != 0) {
+		master, err := s.findMaster(ctx, tx, r.c, h.DuplicateRadiusM)
+		if err != nil {
+			return r, cases.Effects{}, err
+		}
+		r.st.DuplicateOf = master
+	}
+	hooked := r
+	eff, err := h.Opened(&hooked.c, &hooked.st, m)
+	if err != nil {
+		return r, cases.Effects{}, err
+	}
+	if eff.Unchanged {
+		return r, cases.Effects{}, nil
+	}
+	// A new case has no duplicates yet, so eff.Duplicates has nothing to
+	// act on.
+	return hooked, cases.Effects{Events: eff.Events, Outbox: eff.Outbox}, nil
+}
+
+// insertCase inserts r's case in its current state and returns its id;
+// sql.ErrNoRows when its tracking code is taken.
+func (s *Store) insertCase(ctx context.Context, tx *sql.Tx, r rec) (int64, error) {
+	c, st := r.c, r.st
+	var lat, long *float64
+	var address string
+	if l := c.Location; l != nil {
+		lat, long, address = &l.Lat, &l.Long, l.Address
+	}
+	atts, err := json.Marshal(append([]string{}, c.Attachments...)) // [] rather than null
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = s.writeRow(ctx, tx, qCaseInsert,
+		c.TrackingCode, string(c.Status), c.ServiceCode, c.Portal, c.PortalKind, c.SourceMessageID, c.ThreadKey,
+		c.Contact.Phone, c.Contact.TelegramID, c.Contact.Email, c.Contact.Name, c.Contact.Language, c.Description,
+		lat, long, address, c.Language, string(atts), c.Rule, c.OpenedAt.UnixNano(), c.UpdatedAt.UnixNano(),
+		c.Department, c.District, c.EscalationLevel, nanosOrNull(c.DueAt), c.Answer, c.Rating, c.Outcome,
+		nanosOrNull(c.ClosedAt), st.TimerKind, nanosOrNull(st.LevelStart), st.PausedKind,
+		st.PausedLeft.Milliseconds(), st.DuplicateOf).Scan(&id)
+	return id, err
 }
 
 // linkMessage adds m to the timeline of the case with tracking code code.

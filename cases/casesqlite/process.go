@@ -152,27 +152,8 @@ func (s *Store) applyStep(ctx context.Context, tx *sql.Tx, r *rec, step cases.St
 	if err != nil {
 		return fmt.Errorf("write case: %w", err)
 	}
-	for _, ev := range eff.Events {
-		at := now
-		if !ev.At.IsZero() {
-			at = ev.At.UnixNano()
-		}
-		data, err := eventData(ev.Data)
-		if err != nil {
-			return err
-		}
-		if _, err := s.exec(ctx, tx, qStepEvent, c.ID, at, ev.Kind, ev.Actor, ev.Note, ev.Public, data); err != nil {
-			return fmt.Errorf("write event: %w", translate(err, err))
-		}
-	}
-	for _, o := range eff.Outbox {
-		next := now
-		if !o.NextAt.IsZero() {
-			next = o.NextAt.UnixNano()
-		}
-		if _, err := s.exec(ctx, tx, qStepOutbox, c.ID, o.EventID, o.Channel, o.Kind, o.Target, o.SecretEnv, o.Body, next, now); err != nil {
-			return fmt.Errorf("write outbox: %w", translate(err, err))
-		}
+	if err := s.writeEffects(ctx, tx, c.ID, eff, now); err != nil {
+		return err
 	}
 	if eff.Duplicates == nil || !dups {
 		return nil
@@ -189,29 +170,44 @@ func (s *Store) applyStep(ctx context.Context, tx *sql.Tx, r *rec, step cases.St
 	return nil
 }
 
-// afterDecide runs the Opened or Linked hook inside the deciding transaction.
-func (s *Store) afterDecide(ctx context.Context, tx *sql.Tx, h *cases.Hooks, m gateway.Message, code string, d gateway.Decision, opened bool) error {
-	if (opened && h.Opened == nil) || (!opened && h.Linked == nil) {
-		return nil
+// writeEffects writes eff's events and outbox rows for case caseID.
+func (s *Store) writeEffects(ctx context.Context, tx *sql.Tx, caseID int64, eff cases.Effects, now int64) error {
+	for _, ev := range eff.Events {
+		at := now
+		if !ev.At.IsZero() {
+			at = ev.At.UnixNano()
+		}
+		data, err := eventData(ev.Data)
+		if err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, qStepEvent, caseID, at, ev.Kind, ev.Actor, ev.Note, ev.Public, data); err != nil {
+			return fmt.Errorf("write event: %w", translate(err, err))
+		}
 	}
+	for _, o := range eff.Outbox {
+		next := now
+		if !o.NextAt.IsZero() {
+			next = o.NextAt.UnixNano()
+		}
+		if _, err := s.exec(ctx, tx, qStepOutbox, caseID, o.EventID, o.Channel, o.Kind, o.Target, o.SecretEnv, o.Body, next, now); err != nil {
+			return fmt.Errorf("write outbox: %w", translate(err, err))
+		}
+	}
+	return nil
+}
+
+// afterLink runs the Linked hook inside the deciding transaction of a
+// message added to case code. (The Opened hook runs before a case is
+// inserted: see opening in ledger.go.)
+func (s *Store) afterLink(ctx context.Context, tx *sql.Tx, h *cases.Hooks, m gateway.Message, code string, d gateway.Decision) error {
 	r, err := scanRec(s.writeRow(ctx, tx, qStepByCode, code))
 	if err != nil {
 		return fmt.Errorf("hook: case %s: %w", code, translate(err, cases.ErrNotFound))
 	}
-	if opened && h.DuplicateRadiusM > 0 && r.c.Location != nil && (r.c.Location.Lat != 0 || r.c.Location.Long != 0) {
-		master, err := s.findMaster(ctx, tx, r.c, h.DuplicateRadiusM)
-		if err != nil {
-			return err
-		}
-		r.st.DuplicateOf = master
-	}
-	dd := d
-	fillCode(&dd, code)
+	fillCode(&d, code)
 	return s.applyStep(ctx, tx, &r, func(c *cases.Case, st *cases.State) (cases.Effects, error) {
-		if opened {
-			return h.Opened(c, st, m)
-		}
-		return h.Linked(c, st, m, dd)
+		return h.Linked(c, st, m, d)
 	}, true)
 }
 
