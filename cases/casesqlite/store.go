@@ -85,6 +85,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// NORMAL in WAL mode: a power cut may lose the last commits but never
 	// corrupts the file; fsync per commit would cap throughput at the disk.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Each write of a group commit runs in a savepoint, which copies every
+	// page it first touches to a sub-journal: in memory, not a temp file
+	// (a system call per page, on the single writer).
+	q.Add("_pragma", "temp_store(MEMORY)")
 	// IMMEDIATE: a transaction takes the write lock when it begins, so two
 	// processes cannot both read a message as undecided and then decide it.
 	q.Set("_txlock", "immediate")
