@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/internal/batch"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -111,6 +112,8 @@ type Stream struct {
 	cfg   Config
 	opts  gateway.StreamOptions
 	log   *slog.Logger
+
+	pubs *batch.Batcher[[]byte, struct{}] // concurrent publishes, one transaction each batch
 
 	mu     sync.Mutex
 	wake   chan struct{} // closed and replaced on every publish
@@ -312,10 +315,14 @@ func Open(ctx context.Context, path string, cfg Config) (*Stream, error) {
 		stmts[q] = st
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &Stream{
+	s := &Stream{
 		db: db, stmts: stmts, cfg: cfg, opts: cfg.Options, log: cfg.Logger.With("stream", path),
 		wake: make(chan struct{}), life: life, stopAll: stop,
-	}, nil
+	}
+	// One runner: the file has one writer, and publishes that arrive while
+	// a batch commits make up the next one.
+	s.pubs = batch.New(1, 128, s.publishAll)
+	return s, nil
 }
 
 func (s *Stream) nowMS() int64 { return s.opts.Now().UnixMilli() }
@@ -352,11 +359,42 @@ func (s *Stream) Publish(ctx context.Context, m gateway.Message) error {
 	if err != nil {
 		return fmt.Errorf("encode message %s: %w", m.ID, err)
 	}
-	if _, err := s.exec(ctx, nil, qPublish, body, s.nowMS()); err != nil {
+	if _, err := s.pubs.Do(ctx, body); err != nil {
+		if errors.Is(err, batch.ErrClosed) {
+			err = ErrClosed
+		}
 		return fmt.Errorf("publish message %s: %w", m.ID, err)
 	}
 	s.signal()
 	return nil
+}
+
+// publishAll appends concurrent publishes in one transaction: one commit,
+// and one write of the entries' last page, for the lot.
+func (s *Stream) publishAll(ctx context.Context, bodies [][]byte) []batch.Result[struct{}] {
+	out := make([]batch.Result[struct{}], len(bodies))
+	fail := func(err error) []batch.Result[struct{}] {
+		for i := range out {
+			if out[i].Err == nil {
+				out[i].Err = err
+			}
+		}
+		return out
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(fmt.Errorf("begin: %w", err))
+	}
+	defer tx.Rollback()
+	now := s.nowMS()
+	for i, body := range bodies {
+		// A failed INSERT undoes only itself; the others still commit.
+		_, out[i].Err = s.exec(ctx, tx, qPublish, body, now)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(fmt.Errorf("commit: %w", err))
+	}
+	return out
 }
 
 // entry is one claimed delivery.
@@ -851,6 +889,7 @@ func (s *Stream) Close() error {
 	s.mu.Unlock()
 	s.stopAll()
 	s.running.Wait()
+	s.pubs.Close() // after the consumers: nothing waits on a publish then
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close stream: %w", err)
 	}
