@@ -373,6 +373,10 @@ func (s *Stream) Publish(ctx context.Context, m gateway.Message) error {
 // and one write of the entries' last page, for the lot.
 func (s *Stream) publishAll(ctx context.Context, bodies [][]byte) []batch.Result[struct{}] {
 	out := make([]batch.Result[struct{}], len(bodies))
+	if len(bodies) == 1 { // alone: a statement commits itself, without BEGIN and COMMIT
+		_, out[0].Err = s.exec(ctx, nil, qPublish, bodies[0], s.nowMS())
+		return out
+	}
 	fail := func(err error) []batch.Result[struct{}] {
 		for i := range out {
 			if out[i].Err == nil {

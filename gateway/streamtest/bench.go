@@ -15,12 +15,18 @@ import (
 // BenchOpener is Opener for benchmarks.
 type BenchOpener func(b *testing.B, opts gateway.StreamOptions) func() gateway.Stream
 
-// Bench measures end-to-end throughput: one goroutine publishes b.N messages
-// while 1 or 4 consumers of one group acknowledge them; it reports msg/s
-// from the first Publish until the last message was handled.
+// Bench measures end-to-end throughput: 1 or 16 goroutines publish b.N
+// messages while 1 or 4 consumers of one group acknowledge them; it reports
+// msg/s from the first Publish until the last message was handled. Many
+// publishers are what a busy gateway has: one per request in flight.
 func Bench(b *testing.B, open BenchOpener) {
-	for _, consumers := range []int{1, 4} {
-		b.Run("consumers="+strconv.Itoa(consumers), func(b *testing.B) {
+	for _, c := range []struct{ publishers, consumers int }{{1, 1}, {1, 4}, {16, 4}} {
+		publishers, consumers := c.publishers, c.consumers
+		name := "consumers=" + strconv.Itoa(consumers)
+		if publishers > 1 {
+			name = "publishers=" + strconv.Itoa(publishers) + "/" + name
+		}
+		b.Run(name, func(b *testing.B) {
 			// Long claim timeout: a benchmark measures the happy path.
 			s := open(b, gateway.StreamOptions{ClaimTimeout: time.Minute})()
 			defer s.Close()
@@ -29,6 +35,8 @@ func Bench(b *testing.B, open BenchOpener) {
 			done := make(chan struct{})
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
+			defer wg.Wait()
+			defer cancel()
 			for i := range consumers {
 				wg.Go(func() {
 					_ = s.Consume(ctx, "bench", fmt.Sprintf("c%d", i), func(ctx context.Context, d gateway.Delivery) error {
@@ -40,13 +48,25 @@ func Bench(b *testing.B, open BenchOpener) {
 				})
 			}
 			m := message("bench")
+			var next atomic.Int64
 			b.ResetTimer()
 			start := time.Now()
-			for i := range b.N {
-				m.ID = "bench-" + strconv.Itoa(i)
-				if err := s.Publish(context.Background(), m); err != nil {
-					b.Fatalf("publish: %v", err)
-				}
+			var pubs sync.WaitGroup
+			for range publishers {
+				pubs.Go(func() {
+					m := m
+					for i := next.Add(1); i <= n; i = next.Add(1) {
+						m.ID = "bench-" + strconv.FormatInt(i, 10)
+						if err := s.Publish(context.Background(), m); err != nil {
+							b.Errorf("publish: %v", err)
+							return
+						}
+					}
+				})
+			}
+			pubs.Wait()
+			if b.Failed() {
+				return
 			}
 			select {
 			case <-done:
@@ -56,8 +76,6 @@ func Bench(b *testing.B, open BenchOpener) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
-			cancel()
-			wg.Wait()
 		})
 	}
 }
