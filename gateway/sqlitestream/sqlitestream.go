@@ -11,8 +11,8 @@
 // the claim timeout. Because the state lives in the file, a restarted
 // process (or a second one on the same file) carries on where it stopped.
 //
-// Publish wakes consumers of the same handle at once; other processes on the
-// same file are noticed by a short poll.
+// Publish wakes a consumer of the same handle at once; other processes on
+// the same file are noticed by a short poll.
 package sqlitestream
 
 import (
@@ -116,7 +116,7 @@ type Stream struct {
 	pubs *batch.Batcher[[]byte, struct{}] // concurrent publishes, one transaction each batch
 
 	mu     sync.Mutex
-	wake   chan struct{} // closed and replaced on every publish
+	wakes  map[string]chan struct{} // per group: a token when there may be new entries
 	closed bool
 
 	life    context.Context // cancelled by Close; stops every Consume
@@ -317,7 +317,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Stream, error) {
 	life, stop := context.WithCancel(context.Background())
 	s := &Stream{
 		db: db, stmts: stmts, cfg: cfg, opts: cfg.Options, log: cfg.Logger.With("stream", path),
-		wake: make(chan struct{}), life: life, stopAll: stop,
+		wakes: map[string]chan struct{}{}, life: life, stopAll: stop,
 	}
 	// One runner: the file has one writer, and publishes that arrive while
 	// a batch commits make up the next one.
@@ -327,18 +327,37 @@ func Open(ctx context.Context, path string, cfg Config) (*Stream, error) {
 
 func (s *Stream) nowMS() int64 { return s.opts.Now().UnixMilli() }
 
-// signal wakes this handle's waiting consumers.
+// signal wakes one waiting consumer of each group on this handle. Waking
+// them all would have every idle consumer run a claim transaction for an
+// entry only one of them gets; a consumer that claims a full batch passes
+// the token on instead (see Consume).
 func (s *Stream) signal() {
 	s.mu.Lock()
-	close(s.wake)
-	s.wake = make(chan struct{})
+	for _, ch := range s.wakes {
+		wakeOne(ch)
+	}
 	s.mu.Unlock()
 }
 
-func (s *Stream) wakeChan() <-chan struct{} {
+// wakeOne leaves a token in ch unless one is waiting already.
+func wakeOne(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// wakeFor returns group's token channel. A token left while nobody
+// waits is kept, so a publish during a claim is never missed.
+func (s *Stream) wakeFor(group string) chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.wake
+	ch := s.wakes[group]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		s.wakes[group] = ch
+	}
+	return ch
 }
 
 func (s *Stream) isClosed() bool {
@@ -467,8 +486,8 @@ func (s *Stream) Consume(ctx context.Context, group, consumer string, h gateway.
 		acked    bool // something acknowledged since the last trim
 		backoff  time.Duration
 	)
+	wake := s.wakeFor(group)
 	for {
-		wake := s.wakeChan()
 		claim := cctx.Err() == nil
 		for _, o := range outcomes {
 			acked = acked || o.kind == ack
@@ -510,6 +529,9 @@ func (s *Stream) Consume(ctx context.Context, group, consumer string, h gateway.
 			}
 			t.Stop()
 			continue
+		}
+		if len(batch) == s.cfg.BatchSize {
+			wakeOne(wake) // there may be more: let an idle consumer look too
 		}
 		outcomes = s.handleBatch(cctx, log, h, batch, outcomes)
 	}
