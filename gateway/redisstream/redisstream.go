@@ -57,6 +57,13 @@ type Config struct {
 	Logger *slog.Logger
 	// BatchSize is how many new entries one read fetches (default 16).
 	BatchSize int
+	// Concurrency is how many entries of a read one consumer handles at
+	// once (default 1). Entries of one conversation (same portal and
+	// thread key) are still handled one after another, in stream order.
+	// Handlers that mostly wait (for a batched commit, say) make more
+	// progress side by side, and a read then serves several entries where
+	// as many consumers would each read one.
+	Concurrency int
 }
 
 // Validate reports settings that cannot work.
@@ -67,6 +74,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchSize < 0 {
 		errs = append(errs, fmt.Errorf("batch size %d is negative", c.BatchSize))
+	}
+	if c.Concurrency < 0 {
+		errs = append(errs, fmt.Errorf("concurrency %d is negative", c.Concurrency))
 	}
 	if c.Options.MaxAttempts < 0 || c.Options.RetryDelay < 0 || c.Options.ClaimTimeout < 0 || c.Options.MaxLen < 0 {
 		errs = append(errs, errors.New("stream options must not be negative"))
@@ -83,10 +93,11 @@ type Stream struct {
 	opts gateway.StreamOptions
 	log  *slog.Logger
 
-	batch      int64
-	block      time.Duration // XREADGROUP BLOCK: bounds how late a cancel is noticed
-	claimEvery time.Duration // how often a consumer looks for claimable entries
-	trimEvery  time.Duration
+	batch       int64
+	concurrency int
+	block       time.Duration // XREADGROUP BLOCK: bounds how late a cancel is noticed
+	claimEvery  time.Duration // how often a consumer looks for claimable entries
+	trimEvery   time.Duration
 	// nextTrim (unix ns) makes trimming stream-wide: with dozens of
 	// consumers, one trim per interval, not one per consumer.
 	nextTrim atomic.Int64
@@ -125,7 +136,7 @@ func New(client redis.UniversalClient, cfg Config) (*Stream, error) {
 	s := &Stream{
 		rdb: client, name: cfg.Name, dead: cfg.Name + ":dead", opts: opts,
 		log:   cfg.Logger.With("stream", cfg.Name),
-		batch: int64(cfg.BatchSize), block: min(100*time.Millisecond, claimEvery),
+		batch: int64(cfg.BatchSize), concurrency: cfg.Concurrency, block: min(100*time.Millisecond, claimEvery),
 		claimEvery: claimEvery, trimEvery: 100 * time.Millisecond,
 		life: life, stopAll: stop,
 	}
@@ -305,7 +316,7 @@ type consumerLoop struct {
 	h          gateway.Handler
 	log        *slog.Logger
 	lastClaim  time.Time
-	acked      bool // acknowledged something since the last trim
+	acked      atomic.Bool // acknowledged something since the last trim
 	failStreak int
 }
 
@@ -333,8 +344,8 @@ func (c *consumerLoop) run(ctx context.Context) {
 				continue
 			}
 		}
-		if c.acked && s.trimTurn() {
-			c.acked = false
+		if c.acked.Load() && s.trimTurn() {
+			c.acked.Store(false)
 			c.check(ctx, "trim", s.trim())
 		}
 		batch, err := c.read()
@@ -470,20 +481,20 @@ func (c *consumerLoop) claim() ([]entry, error) {
 }
 
 func (c *consumerLoop) handleBatch(ctx context.Context, batch []entry) {
-	for i, e := range batch {
+	run := func(i int) {
 		// The rest of the batch is pending on us while earlier handlers run;
 		// hand it back rather than have another consumer take entries we
 		// still hold.
-		if ctx.Err() != nil || time.Since(e.readAt) > c.s.opts.ClaimTimeout/2 {
-			for _, r := range batch[i:] {
-				if err := c.release(r); err != nil {
-					c.log.Warn("release entry", "entry", r.id, "err", err)
-				}
+		if e := batch[i]; ctx.Err() != nil || time.Since(e.readAt) > c.s.opts.ClaimTimeout/2 {
+			if err := c.release(e); err != nil {
+				c.log.Warn("release entry", "entry", e.id, "err", err)
 			}
 			return
 		}
-		c.handle(ctx, e)
+		c.handle(ctx, batch[i])
 	}
+	gateway.RunByConversation(len(batch), c.s.concurrency,
+		func(i int) string { return gateway.ConversationOf([]byte(batch[i].body)) }, run)
 }
 
 func (c *consumerLoop) handle(ctx context.Context, e entry) {
@@ -549,7 +560,7 @@ func (c *consumerLoop) ack(e entry) {
 		c.log.Warn("acknowledge entry; it will be delivered again", "entry", e.id, "err", err)
 		return
 	}
-	c.acked = true
+	c.acked.Store(true)
 }
 
 // ownedScript prefix: act only if the entry is still pending on this
@@ -612,7 +623,7 @@ func (c *consumerLoop) deadLetter(e entry, reason string) {
 		c.log.Error("dead-letter entry; it will be delivered again", "entry", e.id, "err", err)
 		return
 	}
-	c.acked = true
+	c.acked.Store(true)
 }
 
 // trimScript deletes the oldest entries beyond MaxLen, but only those that

@@ -16,6 +16,10 @@ import (
 // opener gives each (sub)test its own key prefix; every call opens a new
 // handle with its own client, like another Dargah instance would.
 func opener(tb testing.TB, opts gateway.StreamOptions) func() gateway.Stream {
+	return openerWith(tb, opts, 0)
+}
+
+func openerWith(tb testing.TB, opts gateway.StreamOptions, concurrency int) func() gateway.Stream {
 	url, prefix := testenv.RedisURL(tb)
 	ro, err := redis.ParseURL(url)
 	if err != nil {
@@ -24,7 +28,7 @@ func opener(tb testing.TB, opts gateway.StreamOptions) func() gateway.Stream {
 	return func() gateway.Stream {
 		client := redis.NewClient(ro)
 		tb.Cleanup(func() { client.Close() })
-		s, err := redisstream.New(client, redisstream.Config{Name: prefix + "messages", Options: opts})
+		s, err := redisstream.New(client, redisstream.Config{Name: prefix + "messages", Options: opts, Concurrency: concurrency})
 		if err != nil {
 			tb.Fatalf("new stream: %v", err)
 		}
@@ -34,6 +38,14 @@ func opener(tb testing.TB, opts gateway.StreamOptions) func() gateway.Stream {
 
 func TestStream(t *testing.T) {
 	streamtest.Run(t, func(t *testing.T, o gateway.StreamOptions) func() gateway.Stream { return opener(t, o) })
+}
+
+// TestStreamConcurrent holds a stream whose consumers handle several
+// entries at once to the same suite, and to the order of conversations.
+func TestStreamConcurrent(t *testing.T) {
+	streamtest.RunConcurrent(t, func(t *testing.T, o gateway.StreamOptions) func() gateway.Stream {
+		return openerWith(t, o, streamtest.MinConcurrency)
+	})
 }
 
 func BenchmarkStream(b *testing.B) {

@@ -289,8 +289,8 @@ func TestAckResults(t *testing.T) {
 	bad := &consumerLoop{s: s, group: "bad", name: "c", log: log}
 	bad.ack(entry{id: ids[1]})
 	good.ack(entry{id: ids[1]}) // already acked: XACK of a non-pending id is no error
-	if bad.acked || !good.acked {
-		t.Errorf("after acks acked = %v (bad), %v (good); want false, true", bad.acked, good.acked)
+	if bad.acked.Load() || !good.acked.Load() {
+		t.Errorf("after acks acked = %v (bad), %v (good); want false, true", bad.acked.Load(), good.acked.Load())
 	}
 	for g, want := range map[string]int64{"good": 0, "bad": 2} {
 		p, err := client.XPending(ctx, s.name, g).Result()

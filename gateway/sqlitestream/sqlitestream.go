@@ -556,56 +556,14 @@ func (s *Stream) handleBatch(ctx context.Context, log *slog.Logger, h gateway.Ha
 		}
 		results[i], oks[i] = s.handle(ctx, log, h, batch[i])
 	}
-	if s.cfg.Concurrency <= 1 || len(batch) == 1 {
-		for i := range batch {
-			run(i)
-		}
-	} else {
-		slots := make(chan struct{}, s.cfg.Concurrency)
-		var wg sync.WaitGroup
-		for _, lane := range lanes(batch) {
-			slots <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-slots }()
-				for _, i := range lane {
-					run(i)
-				}
-			})
-		}
-		wg.Wait()
-	}
+	gateway.RunByConversation(len(batch), s.cfg.Concurrency,
+		func(i int) string { return gateway.ConversationOf(batch[i].body) }, run)
 	for i, o := range results {
 		if oks[i] {
 			outcomes = append(outcomes, o)
 		}
 	}
 	return outcomes
-}
-
-// lanes groups the batch's indexes by conversation, in stream order. An
-// entry without a thread key, or one that does not decode (handle
-// dead-letters it), has a lane of its own.
-func lanes(batch []entry) [][]int {
-	var out [][]int
-	byThread := map[string]int{}
-	for i, e := range batch {
-		var m struct {
-			Portal    string `json:"portal"`
-			ThreadKey string `json:"thread_key"`
-		}
-		if json.Unmarshal(e.body, &m) != nil || m.ThreadKey == "" {
-			out = append(out, []int{i})
-			continue
-		}
-		key := m.Portal + "\x00" + m.ThreadKey
-		if l, ok := byThread[key]; ok {
-			out[l] = append(out[l], i)
-			continue
-		}
-		byThread[key] = len(out)
-		out = append(out, []int{i})
-	}
-	return out
 }
 
 // stopErr is what Consume returns when it stops.

@@ -181,7 +181,8 @@ func openStream(ctx context.Context, c StreamConfig, workers int, log *slog.Logg
 			client.Close()
 			return nil, nil, fmt.Errorf("connect to Redis at %s: %w", ro.Addr, err)
 		}
-		s, err := redisstream.New(client, redisstream.Config{Name: c.Name, Options: opts, Logger: log.With("component", "stream")})
+		s, err := redisstream.New(client, redisstream.Config{Name: c.Name, Options: opts, Logger: log.With("component", "stream"),
+			Concurrency: c.Concurrency})
 		if err != nil {
 			client.Close()
 			return nil, nil, err
@@ -192,21 +193,13 @@ func openStream(ctx context.Context, c StreamConfig, workers int, log *slog.Logg
 			return nil, nil, err
 		}
 		s, err := sqlitestream.Open(ctx, c.Path, sqlitestream.Config{Options: opts, Logger: log.With("component", "stream"),
-			Concurrency: embeddedConcurrency})
+			Concurrency: c.Concurrency})
 		if err != nil {
 			return nil, nil, fmt.Errorf("open embedded stream %s: %w", c.Path, err)
 		}
 		return s, nil, nil
 	}
 }
-
-// embeddedConcurrency is how many messages each routing worker of the
-// embedded stream routes at once. Decisions wait for the store's group
-// commit, so many in flight make big commits; getting them from a few
-// consumers that each handle a batch side by side, rather than from many
-// consumers, spares the stream one claim transaction per consumer and the
-// idle polling of each.
-const embeddedConcurrency = 16
 
 // closeBoth closes the Redis client the app made along with the stream.
 type closeBoth struct {

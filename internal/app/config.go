@@ -86,6 +86,10 @@ type StreamConfig struct {
 	RetryDelay   time.Duration `yaml:"retry_delay"`
 	ClaimTimeout time.Duration `yaml:"claim_timeout"`
 	MaxLen       int64         `yaml:"max_len"`
+	// Concurrency is how many messages each routing worker routes at once
+	// (default 16). Decisions wait for a batched commit, so more in flight
+	// make bigger batches; a conversation's messages stay in order.
+	Concurrency int `yaml:"concurrency"`
 }
 
 // DefaultPortals is used when a config names no portals at all: the web
@@ -169,6 +173,12 @@ func (c Config) WithDefaults() (Config, error) {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("storage.driver %q is not one of sqlite, postgres", c.Storage.Driver))
+	}
+	switch {
+	case c.Stream.Concurrency < 0:
+		errs = append(errs, fmt.Errorf("stream.concurrency %d is negative", c.Stream.Concurrency))
+	case c.Stream.Concurrency == 0:
+		c.Stream.Concurrency = 16
 	}
 	switch c.Stream.Driver {
 	case "", "embedded":
