@@ -469,7 +469,7 @@ func (e *Engine) fire(c *cases.Case, st *cases.State, now time.Time) (cases.Effe
 // Deliver runs one outbox pass: claims due rows and attempts each,
 // Config.Workers at a time. It returns how many were attempted.
 func (e *Engine) Deliver(ctx context.Context) (int, error) {
-	rows, err := e.store.OutboxClaim(ctx, e.clock(), e.cfg.Lease, 100)
+	rows, err := e.store.OutboxClaim(ctx, e.clock(), e.cfg.Lease, outboxBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -499,6 +499,28 @@ func (e *Engine) Deliver(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	return len(rows), nil
+}
+
+// outboxBatch is how many outbox rows one Deliver claims.
+const outboxBatch = 100
+
+// drain delivers due outbox rows batch after batch until none is left, or
+// for at most one tick, so that deadlines still fire on time while a
+// backlog (a busy hour, a receiver that was down) is being sent.
+func (e *Engine) drain(ctx context.Context) {
+	until := time.Now().Add(e.cfg.Tick)
+	for ctx.Err() == nil && time.Now().Before(until) {
+		n, err := e.Deliver(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("deliver outbox", "err", err)
+			}
+			return
+		}
+		if n < outboxBatch {
+			return
+		}
+	}
 }
 
 func (e *Engine) deliverOne(ctx context.Context, o cases.Outbox) {
@@ -590,9 +612,7 @@ func (e *Engine) Run(ctx context.Context) {
 		if _, err := e.Fire(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("fire deadlines", "err", err)
 		}
-		if _, err := e.Deliver(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("deliver outbox", "err", err)
-		}
+		e.drain(ctx)
 		select {
 		case <-ctx.Done():
 			return

@@ -43,6 +43,7 @@ func processTests() []Test {
 		{"ProcessFollowUpEscalateClose", testProcessFollowUpEscalateClose},
 		{"ProcessOutboxWebhooks", testProcessOutboxWebhooks},
 		{"ProcessOutboxNotices", testProcessOutboxNotices},
+		{"ProcessOutboxDrains", testProcessOutboxDrains},
 		{"ProcessEmail", testProcessEmail},
 	}
 }
@@ -686,6 +687,52 @@ func testProcessOutboxWebhooks(t *testing.T, e *Env) {
 	}
 	if len(outbox(t, e, ps, cases.OutboxPending)) != 1 {
 		t.Fatal("requeued row is not pending")
+	}
+}
+
+// The engine's pass delivers every due row, not one batch: at a busy
+// hour cases open faster than one batch per tick would send them to
+// office automation. With an hour's tick, only the first pass can deliver.
+func testProcessOutboxDrains(t *testing.T, e *Env) {
+	rcv := &receiver{got: map[string]int{}}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	o := Org(t)
+	for i := range o.Departments {
+		if o.Departments[i].Webhook != nil {
+			o.Departments[i].Webhook.URL = srv.URL + "/" + o.Departments[i].Code
+		}
+	}
+	sender, err := officeauto.NewSender(officeauto.Config{Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, _ := e.Engine(t, func(c *process.Config) {
+		c.Org, c.Sender, c.Tick = o, sender, time.Hour
+		c.Secret = func(string) (string, bool) { return "s3cret", true }
+	})
+	const n = 250 // two and a half claims' worth
+	for range n {
+		m := NewMessage(e.Clock.Now())
+		m.ServiceCode, m.Location = "street_lighting", nil
+		e.OpenCase(t, m)
+	}
+	ctx, cancel := context.WithCancel(e.Ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); eng.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(20 * time.Second) // a failure guard, not a speed assertion
+	for {
+		rcv.mu.Lock()
+		got := len(rcv.accepted)
+		rcv.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("office automation received %d of %d webhooks in the engine's first pass", got, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
