@@ -39,6 +39,10 @@ type Message struct {
 	Language   string            `json:"language,omitempty"`
 	ReceivedAt time.Time         `json:"received_at"`
 	Metadata   map[string]string `json:"metadata,omitempty"`
+	// Origin is the Dargah instance that accepted the message (set at
+	// intake): a caller there may be waiting for the decision, which
+	// another instance may make (PipelineConfig.Announcer).
+	Origin string `json:"origin,omitempty"`
 }
 
 // Contact is how to reach the citizen back.

@@ -19,6 +19,14 @@ type Router interface {
 // is decided. The app wires it to the portal adapters that can reply.
 type ReplyFunc func(ctx context.Context, m Message, r Receipt) error
 
+// Announcer tells the instance that accepted a message about a decision
+// another instance made, so a caller waiting there (Await) hears at once
+// instead of at its next read of the ledger. Delivery may fail or be
+// lost: the ledger stays the truth, and Await still reads it.
+type Announcer interface {
+	Announce(ctx context.Context, origin string, r Receipt) error
+}
+
 // PipelineConfig wires a Pipeline.
 type PipelineConfig struct {
 	Ledger Ledger
@@ -34,8 +42,14 @@ type PipelineConfig struct {
 	// dead when the stream gives up on it (default 5).
 	MaxAttempts int
 	// AwaitPoll is how often Await re-reads the ledger for decisions made by
-	// other instances (default 50ms).
+	// other instances and not announced (default 50ms).
 	AwaitPoll time.Duration
+	// Instance names this instance; messages accepted here carry it as
+	// their Origin. Announcer, when set with Instance, tells a message's
+	// origin about a decision made here; the app then feeds what it hears
+	// to Deliver. Both are for several instances sharing a stream.
+	Instance  string
+	Announcer Announcer
 	Now       func() time.Time
 	Logger    *slog.Logger
 	Metrics   *Metrics
@@ -105,6 +119,7 @@ func (p *Pipeline) Submit(ctx context.Context, m Message) (Receipt, error) {
 	if m.NormalizedText == "" {
 		m.NormalizedText = p.cfg.Normalize(m.Text)
 	}
+	m.Origin = p.cfg.Instance
 	r, created, err := p.cfg.Ledger.MessageAccept(ctx, m)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("accept message from %s: %w", m.Portal, err)
@@ -199,6 +214,23 @@ func (p *Pipeline) dropWaiter(id string, ch chan Receipt) {
 	}
 }
 
+// Deliver hands the pipeline a decision another instance announced for a
+// message accepted here.
+func (p *Pipeline) Deliver(r Receipt) { p.wake(r) }
+
+// settled wakes whoever waits for m's decision, here or, through the
+// Announcer, on the instance that accepted m.
+func (p *Pipeline) settled(ctx context.Context, m Message, r Receipt) {
+	p.wake(r)
+	if p.cfg.Announcer == nil || m.Origin == "" || m.Origin == p.cfg.Instance {
+		return
+	}
+	if err := p.cfg.Announcer.Announce(ctx, m.Origin, r); err != nil {
+		// Its Await reads the ledger instead, a little later.
+		p.log.Warn("announce decision", "message", m.ID, "origin", m.Origin, "err", err)
+	}
+}
+
 func (p *Pipeline) wake(r Receipt) {
 	p.mu.Lock()
 	list := p.waiters[r.MessageID]
@@ -250,7 +282,7 @@ func (p *Pipeline) handle(ctx context.Context, d Delivery) error {
 				p.log.Error("mark message dead", "message", m.ID, "err", merr)
 			}
 			if r, gerr := p.cfg.Ledger.MessageGet(ctx, m.ID); gerr == nil {
-				p.wake(r)
+				p.settled(ctx, m, r)
 			}
 		} else {
 			p.log.Warn("routing failed, will retry", "message", m.ID, "attempt", d.Attempt, "err", err)
@@ -258,7 +290,7 @@ func (p *Pipeline) handle(ctx context.Context, d Delivery) error {
 		return err
 	}
 	p.cfg.Metrics.decided(m, r, p.cfg.Now())
-	p.wake(r)
+	p.settled(ctx, m, r)
 	if p.cfg.Reply != nil {
 		if err := p.cfg.Reply(ctx, m, r); err != nil {
 			// The decision stands; the adapter owns its own delivery retries.

@@ -25,6 +25,7 @@ import (
 	"github.com/dargah137/dargah/channels"
 	"github.com/dargah137/dargah/configs"
 	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/gateway/redisannounce"
 	"github.com/dargah137/dargah/gateway/redisstream"
 	"github.com/dargah137/dargah/gateway/sqlitestream"
 	"github.com/dargah137/dargah/internal/lease"
@@ -55,9 +56,10 @@ type App struct {
 	Registry *prometheus.Registry
 	Process  *process.Engine // process: the 137 process (process.go); nil before Start
 
-	mux     *http.ServeMux
-	leases  channels.Leaser
-	closers []func() error
+	mux       *http.ServeMux
+	leases    channels.Leaser
+	announcer *redisannounce.Announcer // nil unless the stream is Redis
+	closers   []func() error
 
 	runCancel context.CancelFunc
 	runDone   chan struct{}
@@ -108,8 +110,14 @@ func Build(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.Stream.Close)
+	var announcer gateway.Announcer // stays nil on the embedded default: one process
 	if rdb != nil {
 		a.leases = lease.NewRedis(rdb, cfg.Stream.Name+":lease:")
+		// Several instances share the stream: whichever decides a message
+		// tells the one that accepted it, where a caller may be waiting.
+		a.announcer = redisannounce.New(rdb, cfg.Stream.Name+":decided:", a.log.With("component", "announce"))
+		a.closers = append(a.closers, func() error { a.announcer.Close(); return nil })
+		announcer = a.announcer
 	} // else adapters lease through the embedded store's KV (one process)
 
 	a.Router = routing.New(rules, a.Store, routing.Options{})
@@ -120,6 +128,8 @@ func Build(ctx context.Context, cfg Config, opts Options) (_ *App, err error) {
 		Normalize:   routing.Normalize,
 		Reply:       a.reply,
 		MaxAttempts: cfg.Stream.MaxAttempts,
+		Instance:    cfg.Instance,
+		Announcer:   announcer,
 		Now:         a.now,
 		Logger:      a.log.With("component", "pipeline"),
 		Metrics:     gateway.NewMetrics(a.Registry),
@@ -327,10 +337,20 @@ func (a *App) Start(ctx context.Context) error {
 		a.stopPortals(ctx)
 		return err
 	}
+	var decisions *redisannounce.Listener
+	if a.announcer != nil {
+		if decisions, err = a.announcer.Subscribe(ctx, a.cfg.Instance, a.Pipeline.Deliver); err != nil {
+			a.stopPortals(ctx)
+			return err
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.runCancel = cancel
 	a.runDone = make(chan struct{})
 	var wg sync.WaitGroup
+	if decisions != nil {
+		wg.Go(func() { decisions.Run(runCtx) })
+	}
 	wg.Add(4)
 	go func() { defer wg.Done(); runProcess(runCtx) }() // process: deadlines and outbox
 	go func() { defer wg.Done(); runStats(runCtx) }()   // stats: gauges, archive, purge
