@@ -68,6 +68,17 @@ const (
 	OutboxEmail   = "email"
 )
 
+// OutboxResult is the result of one attempt to deliver outbox row ID:
+// status done, dead or pending (retry at NextAt), with the attempts made
+// and the error.
+type OutboxResult struct {
+	ID        int64
+	Status    string
+	Attempts  int
+	NextAt    time.Time
+	LastError string
+}
+
 // Outbox is one durable delivery written with the state change that
 // causes it, and delivered later by a worker.
 type Outbox struct {
@@ -133,9 +144,10 @@ type ProcessStore interface {
 	// OutboxClaim leases up to limit pending rows due at now: their NextAt
 	// moves to now+lease so no other worker takes them meanwhile.
 	OutboxClaim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Outbox, error)
-	// OutboxSettle records an attempt's result: status done, dead or
-	// pending (retry at nextAt), with the attempts made and the error.
-	OutboxSettle(ctx context.Context, id int64, status string, attempts int, nextAt time.Time, lastErr string) error
+	// OutboxSettle records attempts' results, all in one statement or
+	// transaction; an unknown row's error wraps ErrNotFound, the others are
+	// recorded all the same.
+	OutboxSettle(ctx context.Context, results ...OutboxResult) error
 	// OutboxList lists rows with status, newest first.
 	OutboxList(ctx context.Context, status string, limit int) ([]Outbox, error)
 	// OutboxRequeue makes a dead row pending again, due at now, with its

@@ -370,18 +370,30 @@ func (s *Store) OutboxClaim(ctx context.Context, now time.Time, lease time.Durat
 	return out, nil
 }
 
-// OutboxSettle records an attempt's result.
-func (s *Store) OutboxSettle(ctx context.Context, id int64, status string, attempts int, nextAt time.Time, lastErr string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET status = $2, attempts = $3, next_at = $4, last_error = $5,
-		delivered_at = CASE WHEN $2 = 'done' THEN $6::timestamptz END WHERE id = $1`,
-		id, status, attempts, nextAt.UTC(), lastErr, s.clock())
+// OutboxSettle records attempts' results in one statement: a row settled
+// alone per attempt made the settling, not the delivery, the cost of the
+// outbox under load.
+func (s *Store) OutboxSettle(ctx context.Context, results ...cases.OutboxResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	n := len(results)
+	ids, status, attempts, next, errs := make([]int64, n), make([]string, n), make([]int32, n), make([]time.Time, n), make([]string, n)
+	for i, r := range results {
+		ids[i], status[i], attempts[i], next[i], errs[i] = r.ID, r.Status, int32(r.Attempts), r.NextAt.UTC(), r.LastError
+	}
+	rows, err := s.pool.Query(ctx, `UPDATE outbox o SET status = r.status, attempts = r.attempts, next_at = r.next_at,
+			last_error = r.err, delivered_at = CASE WHEN r.status = 'done' THEN $6::timestamptz END
+		FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[]) AS r (id, status, attempts, next_at, err)
+		WHERE o.id = r.id RETURNING o.id`, ids, status, attempts, next, errs, s.clock())
 	if err != nil {
-		return fmt.Errorf("settle outbox %d: %w", id, err)
+		return fmt.Errorf("settle outbox: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("settle outbox %d: %w", id, cases.ErrNotFound)
+	settled, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("settle outbox: %w", err)
 	}
-	return nil
+	return missingRows(ids, settled)
 }
 
 // OutboxList lists rows with status, newest first.
@@ -457,3 +469,21 @@ type extraScan struct {
 }
 
 func (e extraScan) Scan(dest ...any) error { return e.Row.Scan(append(dest, e.v)...) }
+
+// missingRows names the ids of want that are not in got.
+func missingRows(want, got []int64) error {
+	if len(got) == len(want) {
+		return nil
+	}
+	seen := make(map[int64]bool, len(got))
+	for _, id := range got {
+		seen[id] = true
+	}
+	var missing []int64
+	for _, id := range want {
+		if !seen[id] {
+			missing = append(missing, id)
+		}
+	}
+	return fmt.Errorf("settle outbox %v: %w", missing, cases.ErrNotFound)
+}

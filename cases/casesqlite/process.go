@@ -281,25 +281,35 @@ func (s *Store) OutboxClaim(ctx context.Context, now time.Time, lease time.Durat
 	return out, nil
 }
 
-// OutboxSettle records an attempt's result.
-func (s *Store) OutboxSettle(ctx context.Context, id int64, status string, attempts int, nextAt time.Time, lastErr string) error {
-	var delivered sql.NullInt64
-	if status == cases.OutboxDone {
-		delivered = sql.NullInt64{Int64: s.clock(), Valid: true}
+// OutboxSettle records attempts' results in one write.
+func (s *Store) OutboxSettle(ctx context.Context, results ...cases.OutboxResult) error {
+	if len(results) == 0 {
+		return nil
 	}
+	now := s.clock()
+	var missing []int64
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, last_error = ?,
-			delivered_at = ? WHERE id = ?`, status, attempts, nextAt.UnixNano(), lastErr, delivered, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return cases.ErrNotFound
+		missing = missing[:0]
+		for _, r := range results {
+			var delivered sql.NullInt64
+			if r.Status == cases.OutboxDone {
+				delivered = sql.NullInt64{Int64: now, Valid: true}
+			}
+			res, err := s.exec(ctx, tx, qOutboxSettle, r.Status, r.Attempts, r.NextAt.UnixNano(), r.LastError, delivered, r.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				missing = append(missing, r.ID)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("settle outbox %d: %w", id, err)
+		return fmt.Errorf("settle outbox: %w", err)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("settle outbox %v: %w", missing, cases.ErrNotFound)
 	}
 	return nil
 }
@@ -349,6 +359,8 @@ var (
 			VALUES (?, ?, ?, ?, ?, ?, ?)`
 	qStepOutbox = `INSERT INTO outbox (case_id, event_id, channel, kind, target, secret_env, body, next_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qOutboxSettle = `UPDATE outbox SET status = ?, attempts = ?, next_at = ?, last_error = ?, delivered_at = ?
+		WHERE id = ?`
 	qStepByCode     = `SELECT ` + caseCols + `, ` + stateCols + ` FROM cases WHERE tracking_code = ?`
 	qStepDuplicates = `SELECT ` + caseCols + `, ` + stateCols + ` FROM cases
 		WHERE duplicate_of = ? AND id <> ? ORDER BY id`

@@ -180,5 +180,5 @@ var writeQueries = []string{
 	qCaseInsert, qCaseOpenedEvent, qCaseTouch, qCaseMessageEvent, qMarkDead,
 	qEventAdd, qCaseStatus, qCaseClose, qCaseClosedEvent,
 	qAttachmentSave, qKVPut, qKVDelete, qKVPurge,
-	qStepCase, qStepEvent, qStepOutbox, qStepByCode, qStepDuplicates, qStepNearby,
+	qStepCase, qStepEvent, qStepOutbox, qOutboxSettle, qStepByCode, qStepDuplicates, qStepNearby,
 }

@@ -484,7 +484,16 @@ func (e *Engine) Deliver(ctx context.Context) (int, error) {
 		byCase[o.CaseID] = append(byCase[o.CaseID], o)
 	}
 	sem := make(chan struct{}, e.cfg.Workers)
-	var wg sync.WaitGroup
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		results = make([]cases.OutboxResult, 0, len(rows))
+	)
+	record := func(r cases.OutboxResult) {
+		mu.Lock()
+		results = append(results, r)
+		mu.Unlock()
+	}
 	for _, id := range order {
 		group := byCase[id]
 		slices.SortFunc(group, func(a, b cases.Outbox) int { return cmp.Compare(a.ID, b.ID) })
@@ -493,11 +502,17 @@ func (e *Engine) Deliver(ctx context.Context) (int, error) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			for _, o := range group {
-				e.deliverOne(ctx, o)
+				e.deliverOne(ctx, o, record)
 			}
 		}()
 	}
 	wg.Wait()
+	// One write for the whole claim. Rows delivered but not settled (a
+	// crash here) are sent again once their lease ends: receivers
+	// deduplicate by event id (officeauto).
+	if err := e.store.OutboxSettle(context.WithoutCancel(ctx), results...); err != nil {
+		return len(rows), fmt.Errorf("settle outbox: %w", err)
+	}
 	return len(rows), nil
 }
 
@@ -523,14 +538,13 @@ func (e *Engine) drain(ctx context.Context) {
 	}
 }
 
-func (e *Engine) deliverOne(ctx context.Context, o cases.Outbox) {
+// deliverOne attempts o and hands its result to record.
+func (e *Engine) deliverOne(ctx context.Context, o cases.Outbox, record func(cases.OutboxResult)) {
 	log := e.log.With("outbox", o.ID, "channel", o.Channel, "kind", o.Kind)
 	settle := func(status string, attempts int, next time.Time, msg string) {
 		result := map[string]string{cases.OutboxDone: "done", cases.OutboxDead: "dead", cases.OutboxPending: "retry"}[status]
 		e.tries.WithLabelValues(o.Channel, result).Inc()
-		if err := e.store.OutboxSettle(context.WithoutCancel(ctx), o.ID, status, attempts, next, msg); err != nil {
-			log.Error("settle outbox row", "err", err)
-		}
+		record(cases.OutboxResult{ID: o.ID, Status: status, Attempts: attempts, NextAt: next, LastError: msg})
 	}
 	now := e.clock()
 	switch o.Channel {

@@ -688,6 +688,16 @@ func testProcessOutboxWebhooks(t *testing.T, e *Env) {
 	if len(outbox(t, e, ps, cases.OutboxPending)) != 1 {
 		t.Fatal("requeued row is not pending")
 	}
+	// Settling several rows at once: an unknown one is named, the others
+	// are recorded all the same.
+	err = ps.OutboxSettle(e.Ctx, cases.OutboxResult{ID: dead[0].ID + 1_000_000, Status: cases.OutboxDone, Attempts: 1},
+		cases.OutboxResult{ID: dead[0].ID, Status: cases.OutboxDone, Attempts: 2, NextAt: e.Clock.Now()})
+	if !errors.Is(err, cases.ErrNotFound) {
+		t.Fatalf("settling an unknown row: %v, want ErrNotFound", err)
+	}
+	if p, d := outbox(t, e, ps, cases.OutboxPending), outbox(t, e, ps, cases.OutboxDone); len(p) != 0 || len(d) != 2 {
+		t.Fatalf("after settling: %d pending, %d done; want 0 and 2", len(p), len(d))
+	}
 }
 
 // The engine's pass delivers every due row, not one batch: at a busy
