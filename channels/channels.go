@@ -104,6 +104,9 @@ type Env struct {
 	Cases CaseLookup
 	// Services lists the service codes the router knows, for menus.
 	Services []Service
+	// FAQs are the frequent questions a portal may offer as a menu; a
+	// message for a picked one carries Metadata["faq"] = its ID.
+	FAQs []FAQ
 	// Timeline lets an adapter note what happened on the way to the citizen
 	// (an SMS delivery report, a bounced mail) on the case's staff timeline.
 	Timeline Timeline
@@ -121,6 +124,22 @@ type Service struct {
 	Description map[string]string `json:"description,omitempty"`
 	Group       string            `json:"group,omitempty"`
 	Keywords    []string          `json:"keywords,omitempty"`
+}
+
+// FAQ is a frequent question a portal may offer as a menu. A message
+// whose Metadata["faq"] is ID is answered with that entry, whatever its
+// text says.
+type FAQ struct {
+	ID       string            `json:"id"`
+	Question map[string]string `json:"question"` // by language; Persian always
+}
+
+// In returns the question in lang, falling back to Persian.
+func (f FAQ) In(lang string) string {
+	if q := f.Question[lang]; q != "" {
+		return q
+	}
+	return f.Question["fa"]
 }
 
 // CaseStatus is the public view of one case: nothing about other citizens,

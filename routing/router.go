@@ -40,7 +40,9 @@ var ErrUnknownService = errors.New("unknown service code")
 //     A number that is not found or mistyped only counts when the message
 //     asks about a case (a status keyword, or little besides the number),
 //     so a postal code in a complaint does not hijack it.
-//  3. faq:<id> — every keyword of one of the entry's sets occurs.
+//  3. faq:<id> — every keyword of one of the entry's sets occurs, or
+//     (before rule 1) the portal says the citizen picked that entry from
+//     its menu (Metadata["faq"]).
 //  4. service_code — the portal passed the citizen's chosen service.
 //  5. classify:<code> — the service whose keywords score highest (ties go
 //     to the one listed first); classify:other when nothing matches.
@@ -69,6 +71,9 @@ func (r *Router) Rules() *Rules { return r.rules }
 // Services lists the services the router opens cases for, in config order.
 func (r *Router) Services() []channels.Service { return r.rules.Services() }
 
+// FAQs lists the questions portals may offer as a menu (see Rules.FAQs).
+func (r *Router) FAQs() []channels.FAQ { return r.rules.FAQs() }
+
 // Decide returns the decision for m; it does not modify m. An error is
 // retryable (a case lookup failed) unless gateway.IsPermanent says
 // otherwise (the message names an unknown service code).
@@ -96,6 +101,17 @@ func (r *Router) decide(ctx context.Context, m gateway.Message, t, lang string) 
 	// 0. A rating recognised by the portal: thank, link to the case (rating.go).
 	if d, ok, err := r.rating(ctx, m, lang); ok {
 		return d, err
+	}
+
+	// 0. The citizen picked a question from a portal's menu (Rules.FAQs):
+	// the answer, even in a conversation that has an open case.
+	if id := m.Metadata["faq"]; id != "" {
+		for _, q := range r.rules.faq {
+			if q.id == id {
+				return gateway.Decision{Outcome: gateway.OutcomeResolved, Rule: "faq:" + q.id, Reply: q.answer.in(lang)}, nil
+			}
+		}
+		// An entry since removed from the rules: route the text as usual.
 	}
 
 	// 0. A live agent already answered the citizen (the phone portal

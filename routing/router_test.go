@@ -630,3 +630,38 @@ func BenchmarkDecide(b *testing.B) {
 		i++
 	}
 }
+
+// The shipped questions are listed in config order, and picking one
+// answers it even where its text would not match, and even in a
+// conversation that has an open case.
+func TestFAQMenu(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, r *Router, s testStore) {
+		faqs := r.FAQs()
+		if len(faqs) < 6 || faqs[0].ID != "tracking_help" {
+			t.Fatalf("FAQs() = %+v, want the shipped questions from tracking_help on", faqs)
+		}
+		for _, f := range faqs {
+			if f.In("fa") == "" || f.In("en") == "" || f.In("ur") == "" {
+				t.Errorf("question %s lacks a language: %v", f.ID, f.Question)
+			}
+		}
+		faqs[0].Question["fa"] = "x"
+		if r.FAQs()[0].Question["fa"] == "x" {
+			t.Error("FAQs() shares maps with the rules")
+		}
+
+		c := openCase(t, r, s, "درخت کوچه ما خشک شده", "chat-77")
+		m := msg(faqs[1].In("fa"))
+		m.ThreadKey, m.Metadata = "chat-77", map[string]string{"faq": faqs[1].ID}
+		d, err := r.Decide(t.Context(), m)
+		if err != nil || d.Rule != "faq:"+faqs[1].ID || d.Outcome != gateway.OutcomeResolved || d.LinkedTracking != "" || d.Reply == "" {
+			t.Errorf("picked %s in a thread with case %s: %+v, %v; want its answer", faqs[1].ID, c.TrackingCode, d, err)
+		}
+		m = msg("سلام")
+		m.Metadata = map[string]string{"faq": "removed_since"}
+		if d, err := r.Decide(t.Context(), m); err != nil || strings.HasPrefix(d.Rule, "faq:") {
+			t.Errorf("unknown pick: %+v, %v; want the text routed as usual", d, err)
+		}
+	})
+}

@@ -44,9 +44,10 @@ type service struct {
 }
 
 type faqEntry struct {
-	id     string
-	sets   [][]keyword
-	answer text
+	id       string
+	question text
+	sets     [][]keyword
+	answer   text
 }
 
 // keyword is a normalized keyword in match form (see matchForm).
@@ -100,7 +101,9 @@ type serviceFile struct {
 }
 
 type faqFile struct {
-	ID       string     `yaml:"id"`
+	ID string `yaml:"id"`
+	// Question, when set, lists the entry in portals' question menus.
+	Question text       `yaml:"question"`
 	Keywords [][]string `yaml:"keywords"`
 	Answer   text       `yaml:"answer"`
 }
@@ -198,7 +201,10 @@ func ParseRules(name string, data []byte) (*Rules, error) {
 		if len(q.Keywords) == 0 {
 			bad(key+".keywords", "at least one keyword set is required")
 		}
-		e := faqEntry{id: q.ID, answer: q.Answer}
+		e := faqEntry{id: q.ID, question: q.Question, answer: q.Answer}
+		if len(q.Question) > 0 {
+			checkText(bad, key+".question", q.Question, true, nil)
+		}
 		for j, set := range q.Keywords {
 			skey := fmt.Sprintf("%s.keywords[%d]", key, j)
 			if len(set) == 0 {
@@ -294,6 +300,18 @@ func (r *Rules) Services() []channels.Service {
 	out := make([]channels.Service, len(r.services))
 	for i, s := range r.services {
 		out[i] = cloneService(s.Service)
+	}
+	return out
+}
+
+// FAQs lists the FAQ entries that have a question, in config order: what a
+// portal offers as a menu of frequent questions.
+func (r *Rules) FAQs() []channels.FAQ {
+	var out []channels.FAQ
+	for _, q := range r.faq {
+		if len(q.question) > 0 {
+			out = append(out, channels.FAQ{ID: q.id, Question: maps.Clone(q.question)})
+		}
 	}
 	return out
 }

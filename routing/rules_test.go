@@ -101,6 +101,9 @@ func TestParseRulesErrors(t *testing.T) {
 		{"empty keyword", func(s string) string {
 			return strings.Replace(s, "[چاله, آسفالت]", "[چاله, \"\u200c \"]", 1)
 		}, []string{"services[0] (asphalt).keywords[1]", "empty once normalized"}},
+		{"faq question without Persian", func(s string) string {
+			return strings.Replace(s, "  - id: hours\n", "  - id: hours\n    question: {en: Open hours}\n", 1)
+		}, []string{"faq[0] (hours).question.fa", "Persian"}},
 		{"duplicate faq id", func(s string) string {
 			return strings.Replace(s, "faq:\n", "faq:\n  - id: hours\n    keywords: [[x]]\n    answer: {fa: y}\n", 1)
 		}, []string{"faq[1] (hours).id", "defined twice"}},

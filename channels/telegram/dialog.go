@@ -107,6 +107,7 @@ const (
 	kbCollect
 	kbPhone
 	kbBack
+	kbFAQ // the frequent questions (channels.Env.FAQs), then Back
 )
 
 type reply struct {
@@ -221,7 +222,7 @@ func step(d dialog, ev event) (dialog, []reply, action) {
 			d.Step = stepMenu
 			return d, nil, action{Kind: actSubmitText, Kind2: "question", Text: ev.Text}
 		}
-		return d, []reply{say("ask_question", kbBack)}, action{}
+		return d, []reply{say("faq_pick", kbFAQ)}, action{}
 	case stepComment:
 		r := d.Rating
 		d.Step, d.Rating = stepMenu, nil
@@ -249,8 +250,10 @@ func menu(d dialog, ev event) (dialog, []reply, action) {
 			d.Step = stepTrack
 			return d, []reply{say("ask_code", kbBack)}, action{}
 		case isButton(t, "btn_faq"):
+			// A picked question comes back as its text: the handler
+			// recognises it (faqPicked) and the router answers that entry.
 			d.Step = stepAsk
-			return d, []reply{say("ask_question", kbBack)}, action{}
+			return d, []reply{say("faq_pick", kbFAQ)}, action{}
 		case isButton(t, "btn_call"):
 			return d, []reply{{Key: "call", KB: kbMenu}}, action{}
 		case isButton(t, "btn_lang"):

@@ -48,7 +48,7 @@ func TestDialogSteps(t *testing.T) {
 		{"new request", menuFa, btn("fa", "btn_new"), stepCollect, "describe", actNone},
 		{"button of another language still works", menuFa, btn("en", "btn_new"), stepCollect, "describe", actNone},
 		{"track", menuFa, btn("fa", "btn_track"), stepTrack, "ask_code", actNone},
-		{"faq", menuFa, btn("fa", "btn_faq"), stepAsk, "ask_question", actNone},
+		{"faq", menuFa, btn("fa", "btn_faq"), stepAsk, "faq_pick", actNone},
 		{"call 137", menuFa, btn("fa", "btn_call"), stepMenu, "call", actNone},
 		{"change language", menuFa, btn("fa", "btn_lang"), stepLang, "choose_lang", actNone},
 		{"code typed in menu", menuFa, txt("کد من " + toFa(validCode)), stepMenu, "", actTrack},

@@ -2,6 +2,7 @@ package telegram_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -257,4 +258,45 @@ func TestOnePollerAtATime(t *testing.T) {
 	}
 	_ = h2
 	_ = cases.ValidTrackingCode
+}
+
+// TestFrequentQuestions: "frequent questions" lists the questions of
+// routing.yaml in the citizen's language; picking one answers it, and the
+// ledger records the FAQ rule. A typed question still goes to the router.
+func TestFrequentQuestions(t *testing.T) {
+	t.Parallel()
+	srv := botapitest.New(t)
+	h := start(t, srv, "")
+	ctx := timeout(t)
+
+	c := &chat{t: t, srv: srv, id: 9301}
+	c.say("/start")
+	c.expect()
+	c.say("فارسی")
+	c.expect()
+	c.say("❓ پرسش‌های پرتکرار")
+	menu := c.expectContains("انتخاب کنید")
+	for _, q := range []string{"ساعت کاری سامانه ۱۳۷", "چطور به حرم بروم؟", "↩️ بازگشت"} {
+		if !hasButton(menu, q) {
+			t.Fatalf("question menu %q lacks %q", menu.Buttons(), q)
+		}
+	}
+	picked := srv.SendText(c.id, c.id, "ساعت کاری سامانه ۱۳۷")
+	c.expectContains("شبانه‌روزی")
+	r, err := h.Store.MessageGetByPortalID(ctx, "tg", fmt.Sprintf("%d:%d", c.id, picked))
+	if err != nil || r.Decision.Rule != "faq:hours_137" {
+		t.Fatalf("picked question recorded as %+v (%v), want rule faq:hours_137", r.Decision, err)
+	}
+
+	en := &chat{t: t, srv: srv, id: 9302}
+	en.say("/start")
+	en.expect()
+	en.say("English")
+	en.expect()
+	en.say("❓ Frequent questions")
+	if s := en.expect(); !hasButton(s, "When is 137 open?") {
+		t.Fatalf("English question menu %q", s.Buttons())
+	}
+	en.say("When is 137 open?")
+	en.expectContains("around the clock")
 }

@@ -330,6 +330,9 @@ func (b *Bot) perform(ctx context.Context, chat int64, from *tgbotapi.User, d di
 	case actSubmitText:
 		msg.Text, msg.ThreadKey = act.Text, ev.ID
 		msg.Metadata["kind"] = act.Kind2
+		if id, ok := b.faqPicked(act.Text); ok && act.Kind2 == "question" {
+			msg.Metadata["faq"] = id // the router answers that entry
+		}
 	case actTrack:
 		if b.env.Cases != nil {
 			return b.caseStatus(ctx, lang, act.Code)
@@ -433,4 +436,18 @@ func (b *Bot) saveDialog(ctx context.Context, chat, user int64, d dialog, old pr
 		return fmt.Errorf("save dialog: %w", err)
 	}
 	return nil
+}
+
+// faqPicked reports which frequent question text is, in any language:
+// what a button of the kbFAQ keyboard sends.
+func (b *Bot) faqPicked(text string) (string, bool) {
+	text = strings.TrimSpace(text)
+	for _, f := range b.env.FAQs {
+		for _, q := range f.Question {
+			if q == text {
+				return f.ID, true
+			}
+		}
+	}
+	return "", false
 }

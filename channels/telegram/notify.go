@@ -246,6 +246,12 @@ func (b *Bot) markup(lang string, kb keyboard) any {
 		)
 	case kbBack:
 		return tgbotapi.NewReplyKeyboard(tgbotapi.NewKeyboardButtonRow(btn("btn_back")))
+	case kbFAQ:
+		rows := make([][]tgbotapi.KeyboardButton, 0, len(b.env.FAQs)+1)
+		for _, f := range b.env.FAQs {
+			rows = append(rows, tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButton(f.In(lang))))
+		}
+		return tgbotapi.NewReplyKeyboard(append(rows, tgbotapi.NewKeyboardButtonRow(btn("btn_back")))...)
 	}
 	return nil
 }

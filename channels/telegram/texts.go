@@ -81,6 +81,11 @@ var texts = map[string]map[string]string{
 	},
 	"answer":   {"fa": "پاسخ: %s", "ar": "الرد: %s", "en": "Answer: %s"},
 	"tracking": {"fa": "کد پیگیری: %s", "ar": "رمز المتابعة: %s", "en": "Tracking code: %s"},
+	"faq_pick": {
+		"fa": "یکی از پرسش‌های زیر را انتخاب کنید، یا پرسش خود را بنویسید.",
+		"ar": "اختر أحد الأسئلة أدناه، أو اكتب سؤالك.",
+		"en": "Pick one of the questions below, or type your own.",
+	},
 	"ask_question": {
 		"fa": "پرسش خود را بنویسید تا پاسخ دهیم.",
 		"ar": "اكتب سؤالك وسنجيبك.",

@@ -256,7 +256,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry}))
 
-	services := a.Router.Services()
+	services, faqs := a.Router.Services(), a.Router.FAQs()
 	lookup := caseView{store: a.Store}
 	var timeline channels.Timeline
 	if ps, ok := a.Store.(cases.ProcessStore); ok {
@@ -268,7 +268,7 @@ func (a *App) Start(ctx context.Context) error {
 		env := channels.Env{
 			Portal: p.Name, Kind: p.Kind, Logger: log, Now: a.now,
 			Intake: a.Pipeline, Attachments: a.Store, KV: a.Store, Mux: mux,
-			Cases: lookup, Services: services, Leases: a.leases, Instance: a.cfg.Instance,
+			Cases: lookup, Services: services, FAQs: faqs, Leases: a.leases, Instance: a.cfg.Instance,
 			Timeline: timeline,
 		}
 		err := p.Adapter.Start(ctx, env)
