@@ -315,18 +315,19 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	var districts []org.District // console:
+	var departments []org.Department
 	codes := make([]string, 0, len(services))
 	for _, s := range services {
 		codes = append(codes, s.Code)
 	}
 	if o, _, err := loadProcessConfig(a.cfg, codes); err == nil {
-		districts = o.Districts
+		districts, departments = o.Districts, o.Departments
 	} else {
 		a.log.Warn("console: no district map", "err", err)
 	}
 	con, err := console.New(a.cfg.Console, console.Deps{Users: a.Users, Cases: a.Store, Intake: a.Pipeline, Actions: actions,
 		Services: services, Logger: a.log.With("component", "console"), Now: a.now,
-		Telephony: phone, Districts: districts}) // console: Telephony, Districts
+		Telephony: phone, Districts: districts, Departments: departments}) // console: Telephony, Districts, Departments
 	if err != nil {
 		a.stopPortals(ctx)
 		return err

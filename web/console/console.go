@@ -145,8 +145,11 @@ type Deps struct {
 	Districts []org.District
 	// Services names the service codes (routing rules); optional.
 	Services []channels.Service
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Departments name the department codes on pages and reports
+	// (org.yaml); optional: codes are shown as they are.
+	Departments []org.Department
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // AgentLister is the part of routing/acd.AgentPool the wallboard reads.
@@ -165,10 +168,12 @@ type Console struct {
 	dmaps    map[string]*districtMap // by language
 	actions  CaseActions
 	services map[string]map[string]string
-	log      *slog.Logger
-	now      func() time.Time
-	pages    map[string]*template.Template
-	mux      *http.ServeMux
+	// Names of org.yaml's departments and districts by code.
+	departments, districts map[string]org.Names
+	log                    *slog.Logger
+	now                    func() time.Time
+	pages                  map[string]*template.Template
+	mux                    *http.ServeMux
 	// hashSlots bounds concurrent argon2id work (64 MiB each): a flood of
 	// sign-in attempts queues instead of exhausting memory.
 	hashSlots chan struct{}
@@ -186,7 +191,13 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		return nil, errors.New("console: Users and Cases are required")
 	}
 	c := &Console{cfg: cfg, users: deps.Users, cases: deps.Cases, intake: deps.Intake, agents: deps.Agents, actions: deps.Actions, log: deps.Logger, now: deps.Now,
-		services: map[string]map[string]string{}}
+		services: map[string]map[string]string{}, departments: map[string]org.Names{}, districts: map[string]org.Names{}}
+	for _, d := range deps.Departments {
+		c.departments[d.Code] = d.Name
+	}
+	for _, d := range deps.Districts {
+		c.districts[d.Code] = d.Name
+	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

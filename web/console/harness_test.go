@@ -86,17 +86,18 @@ func startWith(t *testing.T, o apptest.Options) *env {
 	if _, err := agents.Pause(ctx, "agent-102", "ناهار"); err != nil {
 		t.Fatal(err)
 	}
+	shipped, err := org.Parse("org.yaml", configs.Org)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deps := console.Deps{
 		Users: us, Cases: h.Store, Intake: h.App.Pipeline, Agents: agents, Actions: h.App.Process, Services: h.App.Router.Services(), Now: clk.Now,
+		Departments: shipped.Departments,
 	}
 	for _, p := range h.App.Portals {
 		if tel, ok := p.Adapter.(console.Telephony); ok {
 			deps.Telephony, deps.Agents = tel, nil
-			o, err := org.Parse("org.yaml", configs.Org)
-			if err != nil {
-				t.Fatal(err)
-			}
-			deps.Districts = o.Districts
+			deps.Districts = shipped.Districts
 		}
 	}
 	c, err := console.New(console.Config{WallboardEvery: 50 * time.Millisecond, PasswordParams: cheap}, deps)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/dargah137/dargah/cases/org"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -63,6 +64,22 @@ func (v view) Service(code string) string {
 			return s
 		}
 		if s := n["fa"]; s != "" {
+			return s
+		}
+	}
+	return code
+}
+
+// Dept names a department code in the page's language (the code when
+// org.yaml does not name it).
+func (v view) Dept(code string) string { return orgName(v.c.departments, code, v.Lang) }
+
+// District names a district code in the page's language.
+func (v view) District(code string) string { return orgName(v.c.districts, code, v.Lang) }
+
+func orgName(names map[string]org.Names, code, lang string) string {
+	if n, ok := names[code]; ok {
+		if s := n.Get(lang); s != "" {
 			return s
 		}
 	}

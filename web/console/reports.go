@@ -159,7 +159,7 @@ func (c *Console) reportPage(lang string, rg reportRange, st cases.Stats) report
 	}
 	var comp []bar
 	for _, d := range st.Compliance {
-		comp = append(comp, bar{Label: d.Department, Value: d.Share,
+		comp = append(comp, bar{Label: v.Dept(d.Department), Value: d.Share,
 			Text: percent(lang, d.Share) + " (" + digits(lang, fmt.Sprintf("%d/%d", d.OnTime, d.Due)) + ")"})
 	}
 	var esc []bar
@@ -189,7 +189,7 @@ func (c *Console) reportPage(lang string, rg reportRange, st cases.Stats) report
 		newChart("c-msg-portal", v.T("rep_messages_portal"), counts(st.MessagesByPortal, nil), 0, false, rtl),
 		newChart("c-portal", v.T("rep_cases_portal"), counts(st.CasesByPortal, nil), 0, false, rtl),
 		newChart("chart", v.T("by_service"), counts(st.CasesByService, v.Service), 0, false, rtl),
-		newChart("c-district", v.T("rep_cases_district"), counts(st.CasesByDistrict, nil), 0, false, rtl),
+		newChart("c-district", v.T("rep_cases_district"), counts(st.CasesByDistrict, v.District), 0, false, rtl),
 	}
 	return pg
 }
