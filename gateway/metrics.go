@@ -14,6 +14,9 @@ type Metrics struct {
 	decidedC   *prometheus.CounterVec
 	deadTotal  *prometheus.CounterVec
 	latency    prometheus.Histogram
+	// Decisions told to, and heard from, other instances (Announcer).
+	announcedC *prometheus.CounterVec
+	heardC     prometheus.Counter
 }
 
 // NewMetrics registers the gateway's metrics on reg.
@@ -36,9 +39,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time from a message being received to its decision being stored.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
+		announcedC: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dargah_decisions_announced_total",
+			Help: "Decisions this instance made for messages another instance accepted, told to it; result ok or failed.",
+		}, []string{"result"}),
+		heardC: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dargah_decisions_heard_total",
+			Help: "Decisions other instances made for messages accepted here, heard from them.",
+		}),
 	}
-	reg.MustRegister(m.acceptedC, m.duplicates, m.decidedC, m.deadTotal, m.latency)
+	reg.MustRegister(m.acceptedC, m.duplicates, m.decidedC, m.deadTotal, m.latency, m.announcedC, m.heardC)
 	return m
+}
+
+func (m *Metrics) announced(err error) {
+	if m != nil {
+		result := "ok"
+		if err != nil {
+			result = "failed"
+		}
+		m.announcedC.WithLabelValues(result).Inc()
+	}
+}
+
+func (m *Metrics) heard() {
+	if m != nil {
+		m.heardC.Inc()
+	}
 }
 
 func (m *Metrics) accepted(portal, kind string) {

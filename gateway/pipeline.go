@@ -216,7 +216,10 @@ func (p *Pipeline) dropWaiter(id string, ch chan Receipt) {
 
 // Deliver hands the pipeline a decision another instance announced for a
 // message accepted here.
-func (p *Pipeline) Deliver(r Receipt) { p.wake(r) }
+func (p *Pipeline) Deliver(r Receipt) {
+	p.cfg.Metrics.heard()
+	p.wake(r)
+}
 
 // settled wakes whoever waits for m's decision, here or, through the
 // Announcer, on the instance that accepted m.
@@ -225,7 +228,9 @@ func (p *Pipeline) settled(ctx context.Context, m Message, r Receipt) {
 	if p.cfg.Announcer == nil || m.Origin == "" || m.Origin == p.cfg.Instance {
 		return
 	}
-	if err := p.cfg.Announcer.Announce(ctx, m.Origin, r); err != nil {
+	err := p.cfg.Announcer.Announce(ctx, m.Origin, r)
+	p.cfg.Metrics.announced(err)
+	if err != nil {
 		// Its Await reads the ledger instead, a little later.
 		p.log.Warn("announce decision", "message", m.ID, "origin", m.Origin, "err", err)
 	}

@@ -220,3 +220,58 @@ func TestConsumerCrashYieldsOneCase(t *testing.T) {
 		}
 	}
 }
+
+// Two instances share PostgreSQL and Redis. Messages accepted by one are
+// routed by whichever instance reads them; the other's decisions are
+// announced back, so the accepting instance hears every one of them.
+func TestTwoInstancesAnnounceDecisions(t *testing.T) {
+	t.Parallel()
+	o := apptest.Options{Runtime: apptest.Production}
+	cfg := apptest.Prepare(t, o)
+	cfg1, cfg2 := cfg, cfg
+	cfg1.Instance, cfg2.Instance = "one", "two"
+	one := apptest.StartConfig(t, cfg1, o)
+	two := apptest.StartConfig(t, cfg2, o)
+	for i := range 30 {
+		submitAndAwait(t, one.App, message(fmt.Sprintf("two-instances-%d", i), "ساعت کاری ۱۳۷ چیست"))
+	}
+	deadline := time.Now().Add(20 * time.Second) // a failure guard, not a speed assertion
+	for {
+		heard := counter(t, one.App, "dargah_decisions_heard_total", "")
+		told := counter(t, two.App, "dargah_decisions_announced_total", "ok")
+		if heard > 0 && heard == told && counter(t, two.App, "dargah_decisions_announced_total", "failed") == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance two announced %v decisions, instance one heard %v; want the same, more than none", told, heard)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// counter sums a's counter name (with label result=result, when given).
+func counter(t *testing.T, a *app.App, name, result string) float64 {
+	t.Helper()
+	mfs, err := a.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			match := result == ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					match = true
+				}
+			}
+			if match {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
