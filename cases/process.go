@@ -141,8 +141,9 @@ type ProcessStore interface {
 	// one transaction. It returns how many fired. A step error aborts the
 	// batch.
 	TimersFire(ctx context.Context, now time.Time, limit int, step Step) (int, error)
-	// OutboxClaim leases up to limit pending rows due at now: their NextAt
-	// moves to now+lease so no other worker takes them meanwhile.
+	// OutboxClaim leases up to limit pending rows due at now until
+	// now+lease: no other worker takes them meanwhile, and a worker that
+	// dies leaves them to be claimed again once the lease ends.
 	OutboxClaim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Outbox, error)
 	// OutboxSettle records attempts' results, all in one statement or
 	// transaction; an unknown row's error wraps ErrNotFound, the others are

@@ -356,8 +356,11 @@ func scanOutbox(row pgx.CollectableRow) (cases.Outbox, error) {
 // OutboxClaim leases due pending rows (SKIP LOCKED: workers on several
 // instances take disjoint rows).
 func (s *Store) OutboxClaim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]cases.Outbox, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE outbox SET next_at = $2 WHERE id IN (
+	// The lease is leased_until, which no index covers: the claim is a
+	// HOT update (migration 0007).
+	rows, err := s.pool.Query(ctx, `UPDATE outbox SET leased_until = $2 WHERE id IN (
 			SELECT id FROM outbox WHERE status = 'pending' AND next_at <= $1
+				AND (leased_until IS NULL OR leased_until <= $1)
 			ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED)
 		RETURNING `+outboxCols, now.UTC(), now.Add(lease).UTC(), limit)
 	if err != nil {
@@ -383,7 +386,7 @@ func (s *Store) OutboxSettle(ctx context.Context, results ...cases.OutboxResult)
 		ids[i], status[i], attempts[i], next[i], errs[i] = r.ID, r.Status, int32(r.Attempts), r.NextAt.UTC(), r.LastError
 	}
 	rows, err := s.pool.Query(ctx, `UPDATE outbox o SET status = r.status, attempts = r.attempts, next_at = r.next_at,
-			last_error = r.err, delivered_at = CASE WHEN r.status = 'done' THEN $6::timestamptz END
+			last_error = r.err, leased_until = NULL, delivered_at = CASE WHEN r.status = 'done' THEN $6::timestamptz END
 		FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[]) AS r (id, status, attempts, next_at, err)
 		WHERE o.id = r.id RETURNING o.id`, ids, status, attempts, next, errs, s.clock())
 	if err != nil {
@@ -420,7 +423,7 @@ func (s *Store) OutboxRequeue(ctx context.Context, id int64, now time.Time) erro
 		if status != cases.OutboxDead {
 			return fmt.Errorf("%w: row is %s, not dead", cases.ErrConflict, status)
 		}
-		_, err := tx.Exec(ctx, `UPDATE outbox SET status = 'pending', attempts = 0, next_at = $2 WHERE id = $1`, id, now.UTC())
+		_, err := tx.Exec(ctx, `UPDATE outbox SET status = 'pending', attempts = 0, next_at = $2, leased_until = NULL WHERE id = $1`, id, now.UTC())
 		return err
 	})
 	if err != nil {

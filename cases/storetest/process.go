@@ -44,6 +44,7 @@ func processTests() []Test {
 		{"ProcessOutboxWebhooks", testProcessOutboxWebhooks},
 		{"ProcessOutboxNotices", testProcessOutboxNotices},
 		{"ProcessOutboxDrains", testProcessOutboxDrains},
+		{"ProcessOutboxLease", testProcessOutboxLease},
 		{"ProcessEmail", testProcessEmail},
 	}
 }
@@ -743,6 +744,42 @@ func testProcessOutboxDrains(t *testing.T, e *Env) {
 			t.Fatalf("office automation received %d of %d webhooks in the engine's first pass", got, n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A claimed row is no one else's until its lease ends: then a worker that
+// died with it is replaced. A settled retry is due at its retry time,
+// whatever lease it had.
+func testProcessOutboxLease(t *testing.T, e *Env) {
+	_, ps := e.Engine(t, nil)
+	e.OpenCase(t, Lighting(e.Clock.Now())) // one "assigned" webhook row
+	claim := func(after time.Duration) int {
+		t.Helper()
+		rows, err := ps.OutboxClaim(e.Ctx, e.Clock.Now().Add(after), time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows)
+	}
+	if n := claim(0); n != 1 {
+		t.Fatalf("first claim took %d rows, want the one due", n)
+	}
+	if n := claim(30 * time.Second); n != 0 {
+		t.Fatalf("a claim inside the lease took %d rows", n)
+	}
+	rows, err := ps.OutboxClaim(e.Ctx, e.Clock.Now().Add(61*time.Second), time.Minute, 10)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("after the lease ended: %d rows, %v; want the abandoned row again", len(rows), err)
+	}
+	retryAt := e.Clock.Now().Add(90 * time.Second) // inside the second lease
+	if err := ps.OutboxSettle(e.Ctx, cases.OutboxResult{ID: rows[0].ID, Status: cases.OutboxPending, Attempts: 1, NextAt: retryAt}); err != nil {
+		t.Fatal(err)
+	}
+	if n := claim(89 * time.Second); n != 0 {
+		t.Fatalf("a claim before the retry time took %d rows", n)
+	}
+	if n := claim(90 * time.Second); n != 1 {
+		t.Fatalf("a claim at the retry time took %d rows, want the settled row", n)
 	}
 }
 
