@@ -623,16 +623,24 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func testProcessOutboxWebhooks(t *testing.T, e *Env) {
-	rcv := &receiver{failures: 2, got: map[string]int{}}
+// receiving starts rcv as every department's office automation and
+// returns the shipped org pointing at it.
+func receiving(t *testing.T, rcv *receiver) *org.Org {
+	t.Helper()
 	srv := httptest.NewServer(rcv)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	o := Org(t)
 	for i := range o.Departments {
 		if o.Departments[i].Webhook != nil {
 			o.Departments[i].Webhook.URL = srv.URL + "/" + o.Departments[i].Code
 		}
 	}
+	return o
+}
+
+func testProcessOutboxWebhooks(t *testing.T, e *Env) {
+	rcv := &receiver{failures: 2, got: map[string]int{}}
+	o := receiving(t, rcv)
 	sender, err := officeauto.NewSender(officeauto.Config{Now: e.Clock.Now, BaseDelay: time.Minute, MaxAttempts: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -706,14 +714,7 @@ func testProcessOutboxWebhooks(t *testing.T, e *Env) {
 // office automation. With an hour's tick, only the first pass can deliver.
 func testProcessOutboxDrains(t *testing.T, e *Env) {
 	rcv := &receiver{got: map[string]int{}}
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	o := Org(t)
-	for i := range o.Departments {
-		if o.Departments[i].Webhook != nil {
-			o.Departments[i].Webhook.URL = srv.URL + "/" + o.Departments[i].Code
-		}
-	}
+	o := receiving(t, rcv)
 	sender, err := officeauto.NewSender(officeauto.Config{Now: e.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
