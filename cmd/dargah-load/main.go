@@ -6,6 +6,7 @@
 //	dargah-load -url http://127.0.0.1:8137 -n 20000 -c 64
 //	dargah-load -rate 1000 -duration 20s      # fixed arrival rate, for p99 at 1,000/s
 //	dargah-load -pid $(pgrep dargah)          # also report the server's peak RSS
+//	dargah-load -cpu dargah,postgres,redis-server   # and the CPU each used per message
 package main
 
 import (
@@ -36,11 +37,18 @@ func main() {
 		pid      = flag.Int("pid", 0, "server pid, to report its peak resident memory")
 		mix      = flag.Float64("faq", 0.3, "share of messages that are FAQ questions (resolved on the spot)")
 		timeline = flag.Bool("timeline", false, "also print p50/p99 for every second of the run, to find where a tail comes from")
+		cpu      = flag.String("cpu", "", "comma-separated process names (as in /proc/<pid>/comm) whose CPU to report per message, e.g. dargah,postgres,redis-server")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	var names []string
+	if *cpu != "" {
+		names = strings.Split(*cpu, ",")
+	}
+	before := takeCPU(names)
 	res, err := run(ctx, *base, *n, *conc, *rate, *duration, *mix)
+	after := takeCPU(names)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dargah-load:", err)
 		os.Exit(1)
@@ -49,6 +57,9 @@ func main() {
 		res.printTimeline(os.Stdout)
 	}
 	res.print(os.Stdout)
+	if *cpu != "" {
+		printCPU(os.Stdout, names, before, after, res.ok)
+	}
 	if *pid > 0 {
 		if hwm, rss, err := memory(*pid); err == nil {
 			fmt.Printf("server memory: peak RSS %s, current RSS %s\n", hwm, rss)
