@@ -32,3 +32,35 @@ func FromMessage(m gateway.Message, d gateway.Decision, code string, now time.Ti
 	}
 	return c
 }
+
+// FindsDuplicates reports whether a case being opened is checked for an
+// open case it duplicates: there is an Opened hook to mark it, a radius,
+// and a point to measure from.
+func (h *Hooks) FindsDuplicates(c Case) bool {
+	return h != nil && h.Opened != nil && h.DuplicateRadiusM > 0 && c.Location.HasPoint()
+}
+
+// OpenedEffects runs h's Opened hook on c and st, the case decision d
+// opens for message m, before the store writes it, so the case is written
+// once, already assigned. It returns what to write with the case: the
+// "opened" event first, then the hook's events and outbox rows, and its
+// Duplicates for the store to act on. A hook that reports Unchanged leaves
+// c and st as they were; without an Opened hook only the event comes back.
+func OpenedEffects(h *Hooks, c *Case, st *State, m gateway.Message, d gateway.Decision, now time.Time) (Effects, error) {
+	opened := Event{At: now, Kind: "opened", Public: true, Data: map[string]string{"message_id": m.ID, "rule": d.Rule}}
+	if h == nil || h.Opened == nil {
+		return Effects{Events: []Event{opened}}, nil
+	}
+	hc, hst := *c, *st
+	eff, err := h.Opened(&hc, &hst, m)
+	if err != nil {
+		return Effects{}, err
+	}
+	if eff.Unchanged {
+		return Effects{Events: []Event{opened}}, nil
+	}
+	*c, *st = hc, hst
+	c.UpdatedAt = now
+	eff.Events = append([]Event{opened}, eff.Events...)
+	return eff, nil
+}

@@ -114,8 +114,9 @@ const (
 // events and outbox rows, and a message linked to a case (a reply, a
 // rating) changes the case together with its decision.
 type Hooks struct {
-	// Opened runs after a case is inserted. st.DuplicateOf is already set
-	// when the case duplicates an open one.
+	// Opened runs when a case is opened, in the deciding transaction,
+	// before or just after the store writes it (see OpenedEffects).
+	// st.DuplicateOf is already set when the case duplicates an open one.
 	Opened func(c *Case, st *State, m gateway.Message) (Effects, error)
 	// Linked runs after a message is added to an existing case's timeline.
 	Linked func(c *Case, st *State, m gateway.Message, d gateway.Decision) (Effects, error)

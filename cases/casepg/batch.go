@@ -354,26 +354,20 @@ func (s *Store) openFolded(ctx context.Context, conn *pgxpool.Conn, h *cases.Hoo
 			ServiceCode: opened.services[i], TrackingCode: opened.codes[i]}
 		r := &rec{c: cases.FromMessage(m, d, d.TrackingCode, now)}
 		r.c.ID = l.caseID
-		if h.DuplicateRadiusM > 0 && r.c.Location != nil && (r.c.Location.Lat != 0 || r.c.Location.Long != 0) {
+		if h.FindsDuplicates(r.c) {
 			var err error
 			if r.st.DuplicateOf, err = s.masterAmong(ctx, conn, r.c, h.DuplicateRadiusM, recs); err != nil {
 				return err
 			}
 		}
-		eff, err := h.Opened(&r.c, &r.st, m)
+		eff, err := cases.OpenedEffects(h, &r.c, &r.st, m, d, now)
 		if err != nil {
 			return err
 		}
 		if eff.Duplicates != nil {
 			return fmt.Errorf("case %s: an Opened hook with Duplicates effects is not batched", r.c.TrackingCode)
 		}
-		if eff.Unchanged {
-			eff = cases.Effects{}
-		}
-		r.c.UpdatedAt = now
-		r.eff.Events = append([]cases.Event{{At: now, Kind: "opened", Public: true,
-			Data: map[string]string{"message_id": m.ID, "rule": d.Rule}}}, eff.Events...)
-		r.eff.Outbox = eff.Outbox
+		r.eff = eff
 		recs = append(recs, r)
 		done.add(l.id, d)
 	}

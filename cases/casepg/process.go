@@ -295,7 +295,7 @@ func (s *Store) afterDecide(ctx context.Context, tx pgx.Tx, h *cases.Hooks, mess
 	if err := json.Unmarshal(payload, &m); err != nil {
 		return fmt.Errorf("hook: decode message %s: %w", messageID, err)
 	}
-	if opened && h.DuplicateRadiusM > 0 && r.c.Location != nil && (r.c.Location.Lat != 0 || r.c.Location.Long != 0) {
+	if opened && h.FindsDuplicates(r.c) {
 		master, _, err := s.findMaster(ctx, tx, r.c, h.DuplicateRadiusM)
 		if err != nil {
 			return err

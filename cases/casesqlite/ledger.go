@@ -136,7 +136,6 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 			?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tracking_code) DO NOTHING RETURNING id`
-	qCaseOpenedEvent  = `INSERT INTO case_events (case_id, at, kind, public, data) VALUES (?, ?, 'opened', 1, ?)`
 	qCaseTouch        = `UPDATE cases SET updated_at = ? WHERE tracking_code = ? RETURNING id`
 	qCaseMessageEvent = `INSERT INTO case_events (case_id, at, kind, note, public, data) VALUES (?, ?, 'message', ?, 1, ?)`
 )
@@ -227,9 +226,6 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d g
 		if err != nil {
 			return "", fmt.Errorf("open case: %w", translate(err, err))
 		}
-		opened := cases.Event{At: fromNanos(now), Kind: "opened", Public: true,
-			Data: map[string]string{"message_id": m.ID, "rule": d.Rule}}
-		eff.Events = append([]cases.Event{opened}, eff.Events...)
 		if err := s.writeEffects(ctx, tx, caseID, eff, now); err != nil {
 			return "", fmt.Errorf("open case: %w", err)
 		}
@@ -239,33 +235,25 @@ func (s *Store) openCase(ctx context.Context, tx *sql.Tx, m gateway.Message, d g
 }
 
 // opening is the case m opens with tracking code code, with the process's
-// Opened hook already applied: the case is inserted once, assigned and
-// with its deadline, rather than inserted and then updated, which would
-// write every index of cases twice. The hook's events and outbox rows
-// come back for the caller to write once the case has its id.
+// Opened hook already applied (cases.OpenedEffects): the case is inserted
+// once, assigned and with its deadline, rather than inserted and then
+// updated, which would write every index of cases twice. Its "opened"
+// event, the hook's events and outbox rows come back for the caller to
+// write once the case has its id.
 func (s *Store) opening(ctx context.Context, tx *sql.Tx, m gateway.Message, d gateway.Decision, code string, now int64, h *cases.Hooks) (rec, cases.Effects, error) {
-	r := rec{c: cases.FromMessage(m, d, code, fromNanos(now))}
-	if h == nil || h.Opened == nil {
-		return r, cases.Effects{}, nil
-	}
-	if h.DuplicateRadiusM > 0 && r.c.Location != nil && (r.c.Location.Lat != 0 || r.c.Location.Long != 0) {
+	at := fromNanos(now)
+	r := rec{c: cases.FromMessage(m, d, code, at)}
+	if h.FindsDuplicates(r.c) {
 		master, err := s.findMaster(ctx, tx, r.c, h.DuplicateRadiusM)
 		if err != nil {
 			return r, cases.Effects{}, err
 		}
 		r.st.DuplicateOf = master
 	}
-	hooked := r
-	eff, err := h.Opened(&hooked.c, &hooked.st, m)
-	if err != nil {
-		return r, cases.Effects{}, err
-	}
-	if eff.Unchanged {
-		return r, cases.Effects{}, nil
-	}
-	// A new case has no duplicates yet, so eff.Duplicates has nothing to
-	// act on.
-	return hooked, cases.Effects{Events: eff.Events, Outbox: eff.Outbox}, nil
+	// A new case has no duplicates yet, so the hook's Duplicates have
+	// nothing to act on.
+	eff, err := cases.OpenedEffects(h, &r.c, &r.st, m, d, at)
+	return r, cases.Effects{Events: eff.Events, Outbox: eff.Outbox}, err
 }
 
 // insertCase inserts r's case in its current state and returns its id;

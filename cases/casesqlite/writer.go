@@ -177,7 +177,7 @@ func (s *Store) warmWrites(ctx context.Context) {
 var writeQueries = []string{
 	qSavepoint, qRollbackTo, qRelease,
 	qAccept, qReceiptByPortal, qDecideRead, qDecideReceipt, qDecideSet, qDecideResolved,
-	qCaseInsert, qCaseOpenedEvent, qCaseTouch, qCaseMessageEvent, qMarkDead,
+	qCaseInsert, qCaseTouch, qCaseMessageEvent, qMarkDead,
 	qEventAdd, qCaseStatus, qCaseClose, qCaseClosedEvent,
 	qAttachmentSave, qKVPut, qKVDelete, qKVPurge,
 	qStepCase, qStepEvent, qStepOutbox, qOutboxSettle, qStepByCode, qStepDuplicates, qStepNearby,
