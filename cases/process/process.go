@@ -475,17 +475,8 @@ func (e *Engine) Deliver(ctx context.Context) (int, error) {
 	}
 	// One case's rows go in order (the answer before the rating request);
 	// different cases in parallel, so a slow receiver holds up only its own.
-	var order []int64
-	byCase := map[int64][]cases.Outbox{}
-	for _, o := range rows {
-		if _, ok := byCase[o.CaseID]; !ok {
-			order = append(order, o.CaseID)
-		}
-		byCase[o.CaseID] = append(byCase[o.CaseID], o)
-	}
-	sem := make(chan struct{}, e.cfg.Workers)
+	slices.SortFunc(rows, func(a, b cases.Outbox) int { return cmp.Compare(a.ID, b.ID) })
 	var (
-		wg      sync.WaitGroup
 		mu      sync.Mutex
 		results = make([]cases.OutboxResult, 0, len(rows))
 	)
@@ -494,19 +485,9 @@ func (e *Engine) Deliver(ctx context.Context) (int, error) {
 		results = append(results, r)
 		mu.Unlock()
 	}
-	for _, id := range order {
-		group := byCase[id]
-		slices.SortFunc(group, func(a, b cases.Outbox) int { return cmp.Compare(a.ID, b.ID) })
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			for _, o := range group {
-				e.deliverOne(ctx, o, record)
-			}
-		}()
-	}
-	wg.Wait()
+	gateway.RunByConversation(len(rows), e.cfg.Workers,
+		func(i int) string { return strconv.FormatInt(rows[i].CaseID, 10) },
+		func(i int) { e.deliverOne(ctx, rows[i], record) })
 	// One write for the whole claim. Rows delivered but not settled (a
 	// crash here) are sent again once their lease ends: receivers
 	// deduplicate by event id (officeauto).
