@@ -23,9 +23,9 @@ func ConversationOf(body []byte) string {
 	return m.Portal + "\x00" + m.ThreadKey
 }
 
-// Lanes groups the indexes 0…n-1 by conversation, each lane in index
+// lanes groups the indexes 0…n-1 by conversation, each lane in index
 // order; an index whose conversation is "" has a lane of its own.
-func Lanes(n int, conversation func(i int) string) [][]int {
+func lanes(n int, conversation func(i int) string) [][]int {
 	var out [][]int
 	at := map[string]int{}
 	for i := range n {
@@ -56,7 +56,7 @@ func RunByConversation(n, concurrency int, conversation func(i int) string, run 
 	}
 	slots := make(chan struct{}, concurrency)
 	var wg sync.WaitGroup
-	for _, lane := range Lanes(n, conversation) {
+	for _, lane := range lanes(n, conversation) {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()

@@ -32,15 +32,6 @@ func TestConversationOf(t *testing.T) {
 	}
 }
 
-func TestLanes(t *testing.T) {
-	keys := []string{"a", "", "b", "a", "", "b", "a"}
-	got := gateway.Lanes(len(keys), func(i int) string { return keys[i] })
-	want := [][]int{{0, 3, 6}, {1}, {2, 5}, {4}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Lanes = %v, want %v", got, want)
-	}
-}
-
 // RunByConversation runs conversations side by side (every one waits
 // until all have started) and each one in order.
 func TestRunByConversation(t *testing.T) {

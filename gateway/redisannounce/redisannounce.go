@@ -92,7 +92,7 @@ func (a *Announcer) Subscribe(ctx context.Context, instance string, deliver func
 	return &Listener{sub: sub, deliver: deliver, log: a.log}, nil
 }
 
-// Run delivers announcements until ctx is done or Close.
+// Run delivers announcements until ctx is done, then unsubscribes.
 func (l *Listener) Run(ctx context.Context) {
 	defer l.sub.Close()
 	ch := l.sub.Channel() // go-redis resubscribes after a lost connection
