@@ -76,6 +76,12 @@ type Config struct {
 	Batch int
 	// Tick is how often Run looks for due deadlines and deliveries; default 5s.
 	Tick time.Duration
+	// DeliverAfter is how soon after this instance writes an outbox row
+	// Run starts a delivery pass, without waiting for the next Tick:
+	// long enough for the writing transaction to commit and for rows
+	// written meanwhile to join the same pass; default 200ms. A row the
+	// pass misses goes at the next pass or Tick.
+	DeliverAfter time.Duration
 	// Lease is how long a claimed outbox row is hidden from other workers;
 	// default 5m (longer than an attempt's timeout).
 	Lease time.Duration
@@ -103,6 +109,9 @@ type Engine struct {
 	log    *slog.Logger
 	fired  prometheus.Counter
 	tries  *prometheus.CounterVec
+	// wake asks Run for a delivery pass (see DeliverAfter); one pending
+	// request stands for any number.
+	wake chan struct{}
 }
 
 // New checks cfg, fills defaults and returns an Engine. It does not touch
@@ -129,6 +138,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Tick <= 0 {
 		cfg.Tick = 5 * time.Second
 	}
+	if cfg.DeliverAfter <= 0 {
+		cfg.DeliverAfter = 200 * time.Millisecond
+	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 5 * time.Minute
 	}
@@ -143,6 +155,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Sender = s
 	}
 	e := &Engine{cfg: cfg, store: cfg.Store, org: cfg.Org, ladder: cfg.Ladder, sender: cfg.Sender, now: cfg.Now, log: cfg.Logger,
+		wake: make(chan struct{}, 1),
 		fired: prometheus.NewCounter(prometheus.CounterOpts{Name: "dargah_process_deadlines_fired_total",
 			Help: "Deadlines fired by this instance's scheduler (escalations, reminders, follow-up warnings, feedback timeouts)."}),
 		tries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dargah_process_outbox_attempts_total",
@@ -236,6 +249,7 @@ func (e *Engine) emails(c *cases.Case, a org.Assignment, plan escalation.Plan, l
 			return err
 		}
 		eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: id, Channel: cases.OutboxEmail, Kind: string(kind), Target: t.Contact.Email, Body: body})
+		e.deliverSoon()
 	}
 	return nil
 }
@@ -269,6 +283,7 @@ func (e *Engine) webhook(c *cases.Case, a org.Assignment, plan escalation.Plan, 
 	}
 	eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: ev.ID, Channel: cases.OutboxWebhook, Kind: string(kind),
 		Target: wh.URL, SecretEnv: wh.SecretEnv, Body: body})
+	e.deliverSoon()
 	return nil
 }
 
@@ -288,6 +303,7 @@ func (e *Engine) notice(c *cases.Case, kind, text string, eff *cases.Effects) er
 		return err
 	}
 	eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: id, Channel: cases.OutboxNotice, Kind: kind, Target: c.Portal, Body: body})
+	e.deliverSoon()
 	return nil
 }
 
@@ -599,7 +615,11 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// Run fires deadlines and delivers the outbox every Tick until ctx ends.
+// Run fires deadlines and delivers the outbox every Tick, and delivers
+// what this instance writes to the outbox DeliverAfter after it is
+// written, until ctx ends. Prompt passes keep an official's webhook and a
+// citizen's notice from waiting for the Tick, and spread the delivery
+// work of a busy hour evenly instead of in one burst per Tick.
 func (e *Engine) Run(ctx context.Context) {
 	t := time.NewTicker(e.cfg.Tick)
 	defer t.Stop()
@@ -608,10 +628,38 @@ func (e *Engine) Run(ctx context.Context) {
 			e.log.Error("fire deadlines", "err", err)
 		}
 		e.drain(ctx)
+		if !e.untilTick(ctx, t.C) {
+			return
+		}
+	}
+}
+
+// deliverSoon asks Run for a delivery pass DeliverAfter from now.
+func (e *Engine) deliverSoon() {
+	select {
+	case e.wake <- struct{}{}:
+	default: // a pass is already asked for; it takes this row too
+	}
+}
+
+// untilTick waits for tick, running a delivery pass DeliverAfter after
+// each deliverSoon meanwhile. It reports false once ctx ends.
+func (e *Engine) untilTick(ctx context.Context, tick <-chan time.Time) bool {
+	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-t.C:
+			return false
+		case <-tick:
+			return true
+		case <-e.wake:
 		}
+		after := time.NewTimer(e.cfg.DeliverAfter)
+		select {
+		case <-ctx.Done():
+			after.Stop()
+			return false
+		case <-after.C:
+		}
+		e.drain(ctx)
 	}
 }

@@ -45,6 +45,7 @@ func processTests() []Test {
 		{"ProcessOutboxNotices", testProcessOutboxNotices},
 		{"ProcessOutboxDrains", testProcessOutboxDrains},
 		{"ProcessOutboxLease", testProcessOutboxLease},
+		{"ProcessPromptDelivery", testProcessPromptDelivery},
 		{"ProcessEmail", testProcessEmail},
 	}
 }
@@ -751,6 +752,44 @@ func testProcessOutboxDrains(t *testing.T, e *Env) {
 // A claimed row is no one else's until its lease ends: then a worker that
 // died with it is replaced. A settled retry is due at its retry time,
 // whatever lease it had.
+// testProcessPromptDelivery: what a decision writes to the outbox is
+// delivered soon after, not at the next tick (an hour here).
+func testProcessPromptDelivery(t *testing.T, e *Env) {
+	rcv := &receiver{got: map[string]int{}}
+	o := receiving(t, rcv)
+	eng, _ := e.Engine(t, func(c *process.Config) {
+		c.Org, c.Tick, c.DeliverAfter = o, time.Hour, 20*time.Millisecond
+	})
+	delivered := func(code string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			rcv.mu.Lock()
+			found := slices.ContainsFunc(rcv.accepted, func(ev officeauto.Event) bool { return ev.TrackingCode == code })
+			rcv.mu.Unlock()
+			if found {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("case %s: office automation heard nothing", code)
+			}
+		}
+	}
+	// Run's first pass, at start, delivers a case opened before it ...
+	_, first := e.OpenCase(t, Lighting(e.Clock.Now()))
+	ctx, cancel := context.WithCancel(e.Ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); eng.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	delivered(first.TrackingCode)
+	// ... and only a prompt pass can deliver the ones opened after it.
+	for _, code := range []string{"green_space", "asphalt", "waste_collection"} {
+		m := NewMessage(e.Clock.Now())
+		m.ServiceCode, m.Location = code, nil
+		_, c := e.OpenCase(t, m)
+		delivered(c.TrackingCode)
+	}
+}
+
 func testProcessOutboxLease(t *testing.T, e *Env) {
 	_, ps := e.Engine(t, nil)
 	e.OpenCase(t, Lighting(e.Clock.Now())) // one "assigned" webhook row
