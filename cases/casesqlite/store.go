@@ -44,12 +44,15 @@ type Options struct {
 type Store struct {
 	w  *sql.DB // exactly one connection: the only writer
 	r  *sql.DB // readers
+	ck *sql.DB // one connection: checkpoints (checkpoint.go)
 	ws *stmts  // prepared on w
 	rs *stmts  // prepared on r
 
 	reqs      chan *writeReq // to the writer goroutine (see writer.go)
 	quit      chan struct{}  // closed by Close
 	stopped   chan struct{}  // closed when the writer has returned
+	committed chan struct{}  // the writer committed since the last checkpoint
+	ckStopped chan struct{}  // closed when the checkpointer has returned
 	warmed    atomic.Bool    // writeQueries are prepared
 	closeOnce sync.Once
 	now       func() time.Time
@@ -121,10 +124,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("casesqlite: open %s for reading: %w", path, err)
 	}
-	s := &Store{w: w, r: r, ws: newStmts(w), rs: newStmts(r), now: opts.Now, log: opts.Logger,
+	ck, err := openCheckpointer(ctx, dsn)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("casesqlite: open %s for checkpoints: %w", path, err)
+	}
+	s := &Store{w: w, r: r, ck: ck, ws: newStmts(w), rs: newStmts(r), now: opts.Now, log: opts.Logger,
 		newCode: cases.NewTrackingCode,
-		reqs:    make(chan *writeReq), quit: make(chan struct{}), stopped: make(chan struct{})}
+		reqs:    make(chan *writeReq), quit: make(chan struct{}), stopped: make(chan struct{}),
+		committed: make(chan struct{}, 1), ckStopped: make(chan struct{})}
 	go s.writer()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -133,7 +144,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.quit) })
 	<-s.stopped
-	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
+	<-s.ckStopped
+	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.ck.Close(), s.w.Close())
 }
 
 // clock returns the store's time as stored: UTC nanoseconds.

@@ -80,6 +80,10 @@ func (s *Store) writer() {
 			}
 		}
 		s.commit(batch)
+		select {
+		case s.committed <- struct{}{}:
+		default: // the checkpointer has not taken the last one yet
+		}
 	}
 }
 
