@@ -18,3 +18,9 @@ fmt:
 
 bench:
 	eval "$$(bash scripts/services.sh)" && go test -run XXX -bench . -benchmem ./...
+
+# make load [RUNTIME=postgres] [LOAD="-rate 1000 -duration 20s -timeline"]
+RUNTIME ?= embedded
+LOAD ?= -n 20000 -c 64
+load:
+	bash scripts/loadbench.sh $(RUNTIME) $(LOAD)
