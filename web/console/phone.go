@@ -144,22 +144,32 @@ func (c *Console) phoneState(w http.ResponseWriter, r *http.Request, p *principa
 		a   acd.Agent
 		err error
 	)
+	// The desk's script changes state in place (Accept: application/json),
+	// so a pause does not reload the page under a call being recorded;
+	// without script the form posts and the page comes back.
+	inPlace := strings.Contains(r.Header.Get("Accept"), "application/json")
+	refuse := func(status int, key string) {
+		if inPlace {
+			writeJSON(w, status, map[string]string{"error": translate(lang, key)})
+			return
+		}
+		d.Errors = []string{translate(lang, key)}
+		c.showPhone(w, r, p, status, d, "")
+	}
 	action := r.PostFormValue("action")
 	switch action {
 	case "login":
 		d.Endpoint, d.Skills = strings.TrimSpace(r.PostFormValue("endpoint")), strings.TrimSpace(r.PostFormValue("skills"))
 		skills, serr := parseSkills(d.Skills)
 		if serr != nil || acd.ValidateLogin(id, skills, d.Endpoint) != nil {
-			d.Errors = []string{translate(lang, "err_login")}
-			c.showPhone(w, r, p, http.StatusUnprocessableEntity, d, "")
+			refuse(http.StatusUnprocessableEntity, "err_login")
 			return
 		}
 		a, err = c.phone.Dispatcher().Login(ctx, id, skills, d.Endpoint)
 	case "pause":
 		reason := strings.TrimSpace(r.PostFormValue("reason"))
 		if reason == "" || utf8.RuneCountInString(reason) > 100 {
-			d.Errors = []string{translate(lang, "err_reason")}
-			c.showPhone(w, r, p, http.StatusUnprocessableEntity, d, "")
+			refuse(http.StatusUnprocessableEntity, "err_reason")
 			return
 		}
 		a, err = c.phone.Dispatcher().Pause(ctx, id, reason)
@@ -174,17 +184,26 @@ func (c *Console) phoneState(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	if errors.Is(err, acd.ErrInvalidState) || errors.Is(err, acd.ErrNotFound) {
-		d.Errors = []string{translate(lang, "err_agent_state")}
-		c.showPhone(w, r, p, http.StatusConflict, d, "")
+		refuse(http.StatusConflict, "err_agent_state")
 		return
 	}
 	if err != nil {
 		c.log.Error("console: agent state", "action", action, "err", err)
+		if inPlace {
+			refuse(http.StatusInternalServerError, "server_error")
+			return
+		}
 		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
 		return
 	}
 	c.phone.AgentChanged(a)
 	c.audit(ctx, r, id, "agent_"+action, id, string(a.State))
+	if inPlace {
+		a = a.Effective(c.now())
+		writeJSON(w, http.StatusOK, map[string]string{"state": string(a.State),
+			"label": translate(lang, "agent_"+string(a.State)), "pause_reason": a.PauseReason})
+		return
+	}
 	http.Redirect(w, r, c.cfg.Prefix+"/phone", http.StatusSeeOther)
 }
 

@@ -89,12 +89,18 @@ func TestBrowserPhone(t *testing.T) {
 	if resp.Status != http.StatusOK || text(t, agent, "agent-state") != "آماده" {
 		t.Fatalf("after queue login: %d %q", resp.Status, text(t, agent, "agent-state"))
 	}
-	// Paused, so the call waits where the supervisor can see it.
-	_, err = chromedp.RunResponse(agent, chromedp.SetValue(chromedp.ID("reason"), "جلسه"), chromedp.Click(chromedp.ID("pause")))
-	must(t, err, "pause")
-	if got := text(t, agent, "agent-state"); got != "توقف" {
-		t.Fatalf("after pause: %q", got)
+	// Paused, so the call waits where the supervisor can see it. State
+	// changes happen in place: the page is not loaded again (the mark set
+	// on this page's window survives) and its feed stays connected.
+	eval(t, agent, `window.samePage = true, "marked"`)
+	must(t, chromedp.Do(agent, chromedp.SetValue(chromedp.ID("reason"), "جلسه"), chromedp.Click(chromedp.ID("pause"))), "pause")
+	poll(t, agent, "paused in place", `document.getElementById("agent-state").textContent === "توقف" && window.samePage === true`)
+	if got := text(t, agent, "pause-reason"); got != "(جلسه)" {
+		t.Fatalf("pause reason %q", got)
 	}
+	// A state change the ACD refuses is told on the page, still in place.
+	must(t, chromedp.Do(agent, chromedp.Click(chromedp.ID("wrap-up-done"))), "wrap-up done while paused")
+	poll(t, agent, "refusal shown", `!document.getElementById("state-error").hidden && window.samePage === true`)
 	poll(t, agent, "desk live", `document.querySelector("#phone[data-last]") !== null`)
 
 	call := srv.NewCall("09121234567")
@@ -104,8 +110,8 @@ func TestBrowserPhone(t *testing.T) {
 	poll(t, boss, "waiting call on the wallboard", waiting+` === "۱"`)
 	shot(t, boss, "21-wallboard-waiting")
 
-	_, err = chromedp.RunResponse(agent, chromedp.Click(chromedp.ID("resume")))
-	must(t, err, "resume")
+	must(t, chromedp.Do(agent, chromedp.Click(chromedp.ID("resume"))), "resume")
+	poll(t, agent, "available in place", `document.getElementById("agent-state").getAttribute("data-state") === "available" && window.samePage === true && document.getElementById("state-error").hidden`)
 	leg := srv.WaitOriginated("PJSIP/201")
 	poll(t, agent, "ring on the desk", `document.getElementById("call-status").textContent === "در حال زنگ"`)
 	poll(t, agent, "past cases", `document.getElementById("pop-cases").textContent.includes("`+earlier.TrackingCode+`")`)

@@ -183,3 +183,12 @@ func (v view) JSON(x any) string {
 	}
 	return string(b)
 }
+
+// writeJSON answers a script's request (the phone desk's in-place state
+// changes) with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

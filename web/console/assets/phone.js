@@ -10,6 +10,50 @@
   function $(id) { return document.getElementById(id); }
   function set(id, v) { var el = $(id); if (el) { el.textContent = v; } }
 
+  // Pause, resume and wrap-up change the state in place: a reload would
+  // lose a call's outcome being typed. The answer updates the state line
+  // (the feed says the same a moment later); anything but JSON (an expired
+  // session's sign-in page) falls back to posting the form.
+  function showState(state, label, reason) {
+    set("agent-state", label || states[state] || state);
+    $("agent-state").setAttribute("data-state", state);
+    set("pause-reason", reason ? "(" + reason + ")" : "");
+  }
+  var forms = document.querySelectorAll("form[data-in-place]");
+  for (var f = 0; f < forms.length; f++) {
+    forms[f].addEventListener("submit", function (e) {
+      var form = e.currentTarget, err = $("state-error");
+      if (!window.fetch || !window.URLSearchParams || !window.FormData) { return; }
+      e.preventDefault();
+      var buttons = form.querySelectorAll("button");
+      for (var b = 0; b < buttons.length; b++) { buttons[b].disabled = true; }
+      // getAttribute: form.action is the hidden input named "action".
+      fetch(form.getAttribute("action"), {method: "POST", credentials: "same-origin",
+        headers: {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"},
+        body: new URLSearchParams(new FormData(form)).toString()})
+        .then(function (res) {
+          var type = res.headers.get("Content-Type") || "";
+          if (type.indexOf("application/json") !== 0) { throw new Error("not json"); }
+          return res.json().then(function (body) {
+            if (!res.ok) {
+              err.textContent = body.error || res.statusText;
+              err.hidden = false;
+              return;
+            }
+            err.hidden = true;
+            showState(body.state, body.label, body.pause_reason);
+            var reason = form.querySelector("input[name=reason]");
+            if (reason) { reason.value = ""; }
+            box.setAttribute("data-state-changed", body.state);
+          });
+        })
+        .catch(function () { form.submit(); })
+        .then(function () {
+          for (var b = 0; b < buttons.length; b++) { buttons[b].disabled = false; }
+        });
+    });
+  }
+
   var map = $("map");
   if (map) {
     var minLong = Number(map.getAttribute("data-min-long")), maxLat = Number(map.getAttribute("data-max-lat"));
@@ -34,10 +78,7 @@
     var call = $("call");
     switch (ev.type) {
     case "state":
-      if (ev.agent) {
-        set("agent-state", states[ev.agent.state] || ev.agent.state);
-        $("agent-state").setAttribute("data-state", ev.agent.state);
-      }
+      if (ev.agent) { showState(ev.agent.state, "", ev.agent.pause_reason); }
       break;
     case "ring":
       var pop = ev.screen_pop || {};
