@@ -84,14 +84,15 @@ func (p *Portal) mountAPI(mux channels.Mux) {
 	if mux == nil {
 		return
 	}
-	h := func(pattern string, f http.HandlerFunc) { mux.Handle(pattern, p.auth(f)) }
-	h("GET /api/v1/agents", p.listAgents)
-	h("POST /api/v1/agents/{id}/login", p.login)
-	h("POST /api/v1/agents/{id}/logout", p.logout)
-	h("POST /api/v1/agents/{id}/state", p.setState)
-	h("GET /api/v1/agents/{id}/feed", p.feed)
-	h("POST /api/v1/agents/{id}/calls/{call}/outcome", p.outcome)
-	h("GET /api/v1/queues", p.queues)
+	base := p.set.APIPath
+	h := func(method, path string, f http.HandlerFunc) { mux.Handle(method+" "+base+path, p.auth(f)) }
+	h("GET", "/agents", p.listAgents)
+	h("POST", "/agents/{id}/login", p.login)
+	h("POST", "/agents/{id}/logout", p.logout)
+	h("POST", "/agents/{id}/state", p.setState)
+	h("GET", "/agents/{id}/feed", p.feed)
+	h("POST", "/agents/{id}/calls/{call}/outcome", p.outcome)
+	h("GET", "/queues", p.queues)
 }
 
 // auth checks the bearer token (or ?access_token= on the feed, which

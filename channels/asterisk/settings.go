@@ -67,6 +67,10 @@ type Settings struct {
 	// AgentTokenEnv names the environment variable holding the bearer
 	// token of the agents' API; without it the API refuses every request.
 	AgentTokenEnv string `yaml:"agent_token_env"`
+	// APIPath is where the agents' API is served: APIPath+"/agents…" and
+	// APIPath+"/queues" (default "/api/v1"). A second phone portal in the
+	// same deployment needs a path of its own, e.g. "/api/v1/lines/pilgrims".
+	APIPath string `yaml:"api_path"`
 	// AgentPool keeps agent presence in Redis, shared by every Dargah
 	// instance; without it presence lives in this process (one instance).
 	AgentPool *AgentPoolSettings `yaml:"agent_pool"`
@@ -130,6 +134,8 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 var (
 	digitRe = regexp.MustCompile(`^[0-9*#]$`)
 	nameRe  = regexp.MustCompile(`^[A-Za-z0-9_.\-]+$`)
+	// apiPathRe: segments of lower-case letters, digits, - and _.
+	apiPathRe = regexp.MustCompile(`^(/[a-z0-9_\-]+)+$`)
 )
 
 func (s *Settings) applyDefaults() {
@@ -153,6 +159,9 @@ func (s *Settings) applyDefaults() {
 	}
 	if s.CallerID == "" {
 		s.CallerID = "137"
+	}
+	if s.APIPath == "" {
+		s.APIPath = "/api/v1"
 	}
 	if s.VoicemailMax == 0 {
 		s.VoicemailMax = 2 * time.Minute
@@ -179,6 +188,9 @@ func (s *Settings) Validate() error {
 		s.URL = "" // moved into Servers, so a second Validate sees the same thing
 	} else if s.URL != "" {
 		add("url and servers are exclusive: list every server under servers")
+	}
+	if !apiPathRe.MatchString(s.APIPath) {
+		add("api_path %q: a path such as /api/v1/lines/pilgrims is required (lower-case letters, digits, - and _, no trailing slash)", s.APIPath)
 	}
 	if s.App == "" || !nameRe.MatchString(s.App) {
 		add("app: a Stasis application name (letters, digits, _ . -) is required")

@@ -56,7 +56,7 @@ func TestSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Servers[0].Name != "127.0.0.1:8088" || s.FallbackQueue != "asphalt" || s.Languages["4"] != "en" {
+	if s.Servers[0].Name != "127.0.0.1:8088" || s.FallbackQueue != "asphalt" || s.Languages["4"] != "en" || s.APIPath != "/api/v1" {
 		t.Fatalf("defaults: %+v", s)
 	}
 	if err := s.Validate(); err != nil { // idempotent
@@ -90,6 +90,8 @@ func TestSettingsErrors(t *testing.T) {
 		"no password":      {"password: secret", "", "password"},
 		"bad url":          {"http://127.0.0.1:8088", "ftp://x", "url"},
 		"callback no slot": {"app: dargah", "app: dargah\ncallback_endpoint: PJSIP/trunk", "{number}"},
+		"api path slash":   {"app: dargah", "app: dargah\napi_path: /api/v1/lines/", "api_path"},
+		"api path pattern": {"app: dargah", "app: dargah\napi_path: /api/{x}", "api_path"},
 	} {
 		src := strings.Replace(goodSettings, tc.from, tc.to, 1)
 		if src == goodSettings {
