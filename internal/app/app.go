@@ -305,13 +305,13 @@ func (a *App) Start(ctx context.Context) error {
 	if a.Process != nil {
 		actions = a.Process
 	}
-	// console: the agent desktop drives the first phone portal (asterisk)
-	// in this process, and the case map draws org.yaml's districts.
-	var phone console.Telephony
+	// console: the agent desktop drives this process's phone portals
+	// (asterisk), an agent picking the line at queue login, and the case
+	// map draws org.yaml's districts.
+	var phones []console.PhoneLine
 	for _, p := range a.Portals {
 		if t, ok := p.Adapter.(console.Telephony); ok && t.Dispatcher() != nil {
-			phone = t
-			break
+			phones = append(phones, console.PhoneLine{Name: p.Name, Telephony: t})
 		}
 	}
 	var districts []org.District // console:
@@ -327,7 +327,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	con, err := console.New(a.cfg.Console, console.Deps{Users: a.Users, Cases: a.Store, Intake: a.Pipeline, Actions: actions,
 		Services: services, Logger: a.log.With("component", "console"), Now: a.now,
-		Telephony: phone, Districts: districts, Departments: departments}) // console: Telephony, Districts, Departments
+		Phones: phones, Districts: districts, Departments: departments}) // console: Phones, Districts, Departments
 	if err != nil {
 		a.stopPortals(ctx)
 		return err

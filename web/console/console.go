@@ -27,7 +27,7 @@
 //	_ = us.Migrate(ctx)
 //	c, _ := console.New(cfg.Console, console.Deps{Users: us, Cases: a.Store, Intake: a.Pipeline,
 //		Actions: a.Process, // only when a.Process != nil (a nil pointer is not a nil interface)
-//		Telephony: portal,  // a portal adapter implementing Telephony (*asterisk.Portal), optional
+//		Phones: []console.PhoneLine{{Name: "phone", Telephony: portal}}, // *asterisk.Portal, optional
 //		Districts: o.Districts}) // org.yaml's districts, for the case map, optional
 //	c.Mount(mux) // serves /console/
 package console
@@ -135,11 +135,13 @@ type Deps struct {
 	// app's Process); nil shows cases read-only.
 	Actions CaseActions
 	// Agents is the ACD agent pool shown on the wallboard; optional
-	// (Telephony's pool when nil).
+	// (the phone lines' pools when nil).
 	Agents AgentLister
-	// Telephony is the phone portal (an *asterisk.Portal): with it agents
-	// take calls at /phone and the wallboard shows the queues; optional.
-	Telephony Telephony
+	// Phones are the phone portals (each an *asterisk.Portal), in config
+	// order: with them agents take calls at /phone, choosing the line at
+	// queue login when there are several, and the wallboard shows their
+	// queues; optional.
+	Phones []PhoneLine
 	// Districts draw the map agents point at when opening a case from a
 	// call (org.yaml's districts); optional.
 	Districts []org.District
@@ -164,7 +166,7 @@ type Console struct {
 	cases    cases.Store
 	intake   channels.Intake
 	agents   AgentLister
-	phone    Telephony
+	phones   []PhoneLine
 	dmaps    map[string]*districtMap // by language
 	actions  CaseActions
 	services map[string]map[string]string
@@ -201,9 +203,14 @@ func New(cfg Config, deps Deps) (*Console, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.phone = deps.Telephony
-	if c.agents == nil && c.phone != nil {
-		c.agents = c.phone.Agents()
+	for _, l := range deps.Phones {
+		if l.Telephony == nil {
+			return nil, fmt.Errorf("console: phone line %q has no portal", l.Name)
+		}
+	}
+	c.phones = deps.Phones
+	if c.agents == nil && len(c.phones) > 0 {
+		c.agents = lineAgents(c.phones)
 	}
 	c.dmaps = map[string]*districtMap{}
 	for _, l := range langs {

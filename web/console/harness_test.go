@@ -96,7 +96,7 @@ func startWith(t *testing.T, o apptest.Options) *env {
 	}
 	for _, p := range h.App.Portals {
 		if tel, ok := p.Adapter.(console.Telephony); ok {
-			deps.Telephony, deps.Agents = tel, nil
+			deps.Phones, deps.Agents = append(deps.Phones, console.PhoneLine{Name: p.Name, Telephony: tel}), nil
 			deps.Districts = shipped.Districts
 		}
 	}

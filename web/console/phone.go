@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/dargah137/dargah/cases"
@@ -43,9 +44,35 @@ type Telephony interface {
 	CallPop(ctx context.Context, call string) ([]byte, bool)
 }
 
+// PhoneLine is one phone portal of the desk, by its portal name. A
+// deployment may run several (the 137 line, a line for pilgrims), each
+// with its own Asterisk, queues and agent pool; an agent takes calls on
+// one line at a time and picks it at queue login.
+type PhoneLine struct {
+	Name string
+	Telephony
+}
+
+// lineAgents lists the agents of every line, for the wallboard.
+type lineAgents []PhoneLine
+
+func (ls lineAgents) List(ctx context.Context) ([]acd.Agent, error) {
+	var all []acd.Agent
+	for _, l := range ls {
+		list, err := l.Agents().List(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("line %s: %w", l.Name, err)
+		}
+		all = append(all, list...)
+	}
+	return all, nil
+}
+
 type phoneData struct {
 	Agent    acd.Agent
-	In       bool // logged in
+	Line     string   // the agent's line, or the one picked at login
+	Lines    []string // every line, when there is more than one to pick from
+	In       bool     // logged in
 	Endpoint string
 	Skills   string
 	Services []string
@@ -56,15 +83,32 @@ type phoneData struct {
 	Labels   map[string]string // call states and notes, for the script
 }
 
-func (c *Console) phoneAgent(ctx context.Context, id string) (acd.Agent, error) {
-	a, err := c.phone.Agents().Get(ctx, id)
-	if errors.Is(err, acd.ErrNotFound) {
-		return acd.Agent{ID: id, State: acd.LoggedOut}, nil
+// phoneAgent finds the line the agent is logged in to and their state
+// there; an agent logged in nowhere is logged out on the first line.
+func (c *Console) phoneAgent(ctx context.Context, id string) (PhoneLine, acd.Agent, error) {
+	for _, l := range c.phones {
+		a, err := l.Agents().Get(ctx, id)
+		if errors.Is(err, acd.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return l, a, fmt.Errorf("line %s: %w", l.Name, err)
+		}
+		if a = a.Effective(c.now()); a.State != acd.LoggedOut {
+			return l, a, nil
+		}
 	}
-	if err != nil {
-		return a, err
+	return c.phones[0], acd.Agent{ID: id, State: acd.LoggedOut}, nil
+}
+
+// line returns the line named name.
+func (c *Console) line(name string) (PhoneLine, bool) {
+	for _, l := range c.phones {
+		if l.Name == name {
+			return l, true
+		}
 	}
-	return a.Effective(c.now()), nil
+	return PhoneLine{}, false
 }
 
 func (c *Console) phonePage(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -72,11 +116,11 @@ func (c *Console) phonePage(w http.ResponseWriter, r *http.Request, p *principal
 }
 
 func (c *Console) showPhone(w http.ResponseWriter, r *http.Request, p *principal, status int, d phoneData, flash string) {
-	if c.phone == nil {
+	if len(c.phones) == 0 {
 		c.fail(w, r, p, http.StatusNotFound, "err_unavailable")
 		return
 	}
-	a, err := c.phoneAgent(r.Context(), p.user.Username)
+	l, a, err := c.phoneAgent(r.Context(), p.user.Username)
 	if err != nil {
 		c.log.Error("console: phone agent", "err", err)
 		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
@@ -84,6 +128,14 @@ func (c *Console) showPhone(w http.ResponseWriter, r *http.Request, p *principal
 	}
 	lang := c.lang(w, r)
 	d.Agent, d.In = a, a.State != acd.LoggedOut
+	if d.In || d.Line == "" {
+		d.Line = l.Name
+	}
+	if len(c.phones) > 1 {
+		for _, l := range c.phones {
+			d.Lines = append(d.Lines, l.Name)
+		}
+	}
 	if d.Endpoint == "" {
 		d.Endpoint = a.Endpoint
 	}
@@ -134,16 +186,19 @@ func formatSkills(m map[string]int) string {
 
 // phoneState changes the signed-in agent's ACD state.
 func (c *Console) phoneState(w http.ResponseWriter, r *http.Request, p *principal) {
-	if c.phone == nil {
+	if len(c.phones) == 0 {
 		c.fail(w, r, p, http.StatusNotFound, "err_unavailable")
 		return
 	}
 	lang := c.lang(w, r)
 	ctx, id, d := r.Context(), p.user.Username, phoneData{}
-	var (
-		a   acd.Agent
-		err error
-	)
+	line, current, err := c.phoneAgent(ctx, id)
+	if err != nil {
+		c.log.Error("console: phone agent", "err", err)
+		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
+		return
+	}
+	var a acd.Agent
 	// The desk's script changes state in place (Accept: application/json),
 	// so a pause does not reload the page under a call being recorded;
 	// without script the form posts and the page comes back.
@@ -160,25 +215,39 @@ func (c *Console) phoneState(w http.ResponseWriter, r *http.Request, p *principa
 	switch action {
 	case "login":
 		d.Endpoint, d.Skills = strings.TrimSpace(r.PostFormValue("endpoint")), strings.TrimSpace(r.PostFormValue("skills"))
+		if name := r.PostFormValue("line"); name != "" {
+			d.Line = name
+			picked, ok := c.line(name)
+			if !ok {
+				refuse(http.StatusUnprocessableEntity, "err_line")
+				return
+			}
+			// One line at a time: the ACD of each line would ring them.
+			if current.State != acd.LoggedOut && picked.Name != line.Name {
+				refuse(http.StatusConflict, "err_other_line")
+				return
+			}
+			line = picked
+		}
 		skills, serr := parseSkills(d.Skills)
 		if serr != nil || acd.ValidateLogin(id, skills, d.Endpoint) != nil {
 			refuse(http.StatusUnprocessableEntity, "err_login")
 			return
 		}
-		a, err = c.phone.Dispatcher().Login(ctx, id, skills, d.Endpoint)
+		a, err = line.Dispatcher().Login(ctx, id, skills, d.Endpoint)
 	case "pause":
 		reason := strings.TrimSpace(r.PostFormValue("reason"))
 		if reason == "" || utf8.RuneCountInString(reason) > 100 {
 			refuse(http.StatusUnprocessableEntity, "err_reason")
 			return
 		}
-		a, err = c.phone.Dispatcher().Pause(ctx, id, reason)
+		a, err = line.Dispatcher().Pause(ctx, id, reason)
 	case "resume":
-		a, err = c.phone.Dispatcher().Resume(ctx, id)
+		a, err = line.Dispatcher().Resume(ctx, id)
 	case "wrap_up_done":
-		a, err = c.phone.Dispatcher().WrapUpDone(ctx, id)
+		a, err = line.Dispatcher().WrapUpDone(ctx, id)
 	case "logout":
-		a, err = c.phone.Dispatcher().Logout(ctx, id)
+		a, err = line.Dispatcher().Logout(ctx, id)
 	default:
 		c.fail(w, r, p, http.StatusBadRequest, "err_agent_state")
 		return
@@ -196,8 +265,8 @@ func (c *Console) phoneState(w http.ResponseWriter, r *http.Request, p *principa
 		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
 		return
 	}
-	c.phone.AgentChanged(a)
-	c.audit(ctx, r, id, "agent_"+action, id, string(a.State))
+	line.AgentChanged(a)
+	c.audit(ctx, r, id, "agent_"+action, id, line.Name+" "+string(a.State))
 	if inPlace {
 		a = a.Effective(c.now())
 		writeJSON(w, http.StatusOK, map[string]string{"state": string(a.State),
@@ -223,7 +292,7 @@ func (c *Console) casesByPhone(ctx context.Context, phone string, limit int) ([]
 // ring enriched with the caller's past cases; it starts with the agent's
 // state and ends with the session's idle timeout.
 func (c *Console) phoneEvents(w http.ResponseWriter, r *http.Request, p *principal) {
-	if c.phone == nil {
+	if len(c.phones) == 0 {
 		http.NotFound(w, r)
 		return
 	}
@@ -234,14 +303,13 @@ func (c *Console) phoneEvents(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	lang := c.lang(w, r)
 	id := p.user.Username
-	events, cancelFeed := c.phone.AgentEvents(id)
-	defer cancelFeed()
+	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.IdleTimeout)
+	defer cancel()
+	events, behind := c.agentFeeds(ctx, id)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	ctx, cancel := context.WithTimeout(r.Context(), c.cfg.IdleTimeout)
-	defer cancel()
 	send := func(b []byte) bool {
 		if _, err := fmt.Fprintf(w, "event: feed\ndata: %s\n\n", b); err != nil {
 			return false
@@ -252,13 +320,13 @@ func (c *Console) phoneEvents(w http.ResponseWriter, r *http.Request, p *princip
 	// Subscribed first, then the current state: a ring before this
 	// connection (the page was reloading) is replayed from the call's
 	// record, and one after it comes on the feed.
-	if a, err := c.phoneAgent(ctx, id); err == nil {
+	if l, a, err := c.phoneAgent(ctx, id); err == nil {
 		b, _ := json.Marshal(map[string]any{"type": "state", "agent": a})
 		if !send(b) {
 			return
 		}
 		if a.CallID != "" && (a.State == acd.Ringing || a.State == acd.OnCall || a.State == acd.WrapUp) {
-			if pop, ok := c.phone.CallPop(ctx, a.CallID); ok {
+			if pop, ok := l.CallPop(ctx, a.CallID); ok {
 				b, _ := json.Marshal(map[string]any{"type": "ring", "call": a.CallID, "screen_pop": json.RawMessage(pop), "replay": true})
 				if !send(c.enrich(ctx, lang, b)) {
 					return
@@ -282,15 +350,45 @@ func (c *Console) phoneEvents(w http.ResponseWriter, r *http.Request, p *princip
 		select {
 		case <-ctx.Done():
 			return
-		case b, ok := <-events:
-			if !ok {
-				return // fell behind: EventSource reconnects and resubscribes
-			}
+		case <-behind:
+			return // fell behind: EventSource reconnects and resubscribes
+		case b := <-events:
 			if !send(c.enrich(ctx, lang, b)) {
 				return
 			}
 		}
 	}
+}
+
+// agentFeeds subscribes to the agent's feed on every line (they may log in
+// to any of them while the page is open) until ctx ends. behind is closed
+// when a line drops the subscription because it fell behind.
+func (c *Console) agentFeeds(ctx context.Context, id string) (events <-chan []byte, behind <-chan struct{}) {
+	out, dropped := make(chan []byte), make(chan struct{})
+	var once sync.Once
+	for _, l := range c.phones {
+		feed, cancelFeed := l.AgentEvents(id)
+		go func() {
+			defer cancelFeed()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case b, ok := <-feed:
+					if !ok {
+						once.Do(func() { close(dropped) })
+						return
+					}
+					select {
+					case out <- b:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+	}
+	return out, dropped
 }
 
 // enrich adds the caller's past cases to a ring event.
@@ -324,7 +422,7 @@ func (c *Console) enrich(ctx context.Context, lang string, b []byte) []byte {
 
 // phoneOutcome records the outcome of the agent's call through the portal.
 func (c *Console) phoneOutcome(w http.ResponseWriter, r *http.Request, p *principal) {
-	if c.phone == nil {
+	if len(c.phones) == 0 {
 		c.fail(w, r, p, http.StatusNotFound, "err_unavailable")
 		return
 	}
@@ -373,7 +471,7 @@ func (c *Console) phoneOutcome(w http.ResponseWriter, r *http.Request, p *princi
 		c.showPhone(w, r, p, http.StatusUnprocessableEntity, phoneData{Errors: errs}, "")
 		return
 	}
-	rc, err := c.phone.RecordOutcome(r.Context(), p.user.Username, call, outcome, service, text, loc)
+	rc, err := c.callLine(r.Context(), p.user.Username, call).RecordOutcome(r.Context(), p.user.Username, call, outcome, service, text, loc)
 	if errors.Is(err, gateway.ErrInvalid) {
 		c.showPhone(w, r, p, http.StatusUnprocessableEntity, phoneData{Errors: []string{translate(lang, "err_text")}}, "")
 		return
@@ -387,6 +485,21 @@ func (c *Console) phoneOutcome(w http.ResponseWriter, r *http.Request, p *princi
 	}
 	c.audit(r.Context(), r, p.user.Username, "call_outcome", rc.Decision.TrackingCode, outcome+" "+call)
 	c.showPhone(w, r, p, http.StatusOK, phoneData{Receipt: &rc}, "")
+}
+
+// callLine is the line that knows call: the agent may have logged out,
+// or moved to another line, before recording the outcome. A call no line
+// knows goes to the agent's line, which refuses it.
+func (c *Console) callLine(ctx context.Context, agent, call string) PhoneLine {
+	if len(c.phones) > 1 {
+		for _, l := range c.phones {
+			if _, ok := l.CallPop(ctx, call); ok {
+				return l
+			}
+		}
+	}
+	l, _, _ := c.phoneAgent(ctx, agent)
+	return l
 }
 
 // districtMap is an inline SVG of the city's districts: no map tiles (none

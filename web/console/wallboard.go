@@ -84,8 +84,11 @@ func (c *Console) stats(ctx context.Context) (Stats, error) {
 			}
 		}
 	}
-	if c.phone != nil {
-		for name, g := range c.phone.Dispatcher().Stats().Queues {
+	for _, l := range c.phones {
+		for name, g := range l.Dispatcher().Stats().Queues {
+			if len(c.phones) > 1 { // queues of different lines may share a name
+				name = l.Name + "/" + name
+			}
 			s.Queues[name] = QueueStats{Waiting: g.Waiting, Ringing: g.Ringing, LongestWaitS: int(g.LongestWait.Seconds()),
 				ServiceLevel: int(math.Round(g.ServiceLevel * 100)), AbandonRate: int(math.Round(g.AbandonRate * 100)), Answered: g.Answered}
 		}
