@@ -87,8 +87,10 @@ type StreamConfig struct {
 	ClaimTimeout time.Duration `yaml:"claim_timeout"`
 	MaxLen       int64         `yaml:"max_len"`
 	// Concurrency is how many messages each routing worker routes at once
-	// (default 16). Decisions wait for a batched commit, so more in flight
-	// make bigger batches; a conversation's messages stay in order.
+	// (default 32: the most one read of the embedded stream claims, so a
+	// whole read is routed together). Decisions wait for a batched commit,
+	// so more in flight make bigger batches; a conversation's messages
+	// stay in order.
 	Concurrency int `yaml:"concurrency"`
 }
 
@@ -178,7 +180,7 @@ func (c Config) WithDefaults() (Config, error) {
 	case c.Stream.Concurrency < 0:
 		errs = append(errs, fmt.Errorf("stream.concurrency %d is negative", c.Stream.Concurrency))
 	case c.Stream.Concurrency == 0:
-		c.Stream.Concurrency = 16
+		c.Stream.Concurrency = 32
 	}
 	switch c.Stream.Driver {
 	case "", "embedded":
