@@ -91,6 +91,26 @@ func init() {
 	channels.Register("asterisk", func() channels.Adapter { return &Portal{} })
 }
 
+// claimPool makes the agent pool under prefix this portal's. Every
+// instance of the portal shares it; another phone portal (a second line,
+// on its own Asterisk) must not, or both lines would ring the same agents
+// at endpoints only one of them can reach.
+func claimPool(ctx context.Context, rdb *redis.Client, prefix, portal string) error {
+	key := prefix + "line"
+	if err := rdb.SetNX(ctx, key, portal, 0).Err(); err != nil {
+		return fmt.Errorf("claim %s: %w", key, err)
+	}
+	owner, err := rdb.Get(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", key, err)
+	}
+	if owner != portal {
+		return fmt.Errorf("prefix %q is the agent pool of portal %q; give each phone portal a prefix of its own "+
+			"(if %q was renamed to %q, delete the Redis key %s)", prefix, owner, owner, portal, key)
+	}
+	return nil
+}
+
 // Portal is one configured telephony portal.
 type Portal struct {
 	set Settings
@@ -183,6 +203,10 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 			return fmt.Errorf("agent_pool: %w", err)
 		}
 		p.rdb = redis.NewClient(opt)
+		if err := claimPool(ctx, p.rdb, ap.Prefix, env.Portal); err != nil {
+			p.rdb.Close()
+			return fmt.Errorf("agent_pool: %w", err)
+		}
 		if p.agnts, err = redispool.New(p.rdb, redispool.Config{Prefix: ap.Prefix, Now: p.now}); err != nil {
 			p.rdb.Close()
 			return fmt.Errorf("agent_pool: %w", err)

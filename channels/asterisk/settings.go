@@ -81,7 +81,8 @@ type AgentPoolSettings struct {
 	RedisURL    string `yaml:"redis_url"`
 	RedisURLEnv string `yaml:"redis_url_env"`
 	// Prefix goes before every key (default "dargah:acd:"); the same on
-	// every instance that shares agents.
+	// every instance that shares agents, and different for each phone
+	// portal (Start refuses a prefix another portal has claimed).
 	Prefix string `yaml:"prefix"`
 }
 
