@@ -66,6 +66,7 @@ const (
 	OutboxWebhook = "webhook" // office automation (cases/officeauto)
 	OutboxNotice  = "notice"  // a notice to the citizen through the portal
 	OutboxEmail   = "email"
+	OutboxSMS     = "sms" // an official's text message (escalation ladder)
 )
 
 // OutboxResult is the result of one attempt to deliver outbox row ID:

@@ -141,3 +141,30 @@ func RenderNotice(lang string, d NoticeData) Notice {
 	fmt.Fprintf(&b, "\n--\n%s\n", t.footer)
 	return Notice{Subject: fmt.Sprintf(t.subject[kind], d.TrackingCode), Body: b.String()}
 }
+
+// RenderSMS renders the notice short enough for a text message: the
+// subject (which carries the tracking code), the department and, until
+// the case is closed, the answer's due date.
+func RenderSMS(lang string, d NoticeData) string {
+	t, ok := texts[lang]
+	if !ok {
+		lang, t = "fa", texts["fa"]
+	}
+	kind := d.Kind
+	if _, ok := t.subject[kind]; !ok {
+		kind = KindAssigned
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, t.subject[kind], d.TrackingCode)
+	if d.Department != "" {
+		b.WriteString("\n" + d.Department)
+	}
+	if !d.DueAt.IsZero() && kind != KindClosed {
+		due := workcal.FormatJalali(d.DueAt, true)
+		if lang == "fa" {
+			due = t.digit(due)
+		}
+		fmt.Fprintf(&b, "\n%s: %s", t.due, due)
+	}
+	return b.String()
+}

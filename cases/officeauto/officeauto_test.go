@@ -347,6 +347,29 @@ func BenchmarkDeliverLoopback(b *testing.B) {
 	}
 }
 
+func TestRenderSMS(t *testing.T) {
+	t.Parallel()
+	due := time.Date(2026, 11, 29, 16, 30, 0, 0, time.UTC) // 1405/09/08 20:00 Tehran
+	d := NoticeData{Kind: KindEscalated, TrackingCode: "1234567895", Department: "معاونت فنی و عمرانی",
+		Recipient: "معاون امور عمرانی", Level: 1, DueAt: due, Summary: strings.Repeat("چاله در خیابان ", 40)}
+	fa := RenderSMS("fa", d)
+	for _, w := range []string{"1234567895", "معاونت فنی و عمرانی", "۱۴۰۵/۰۹/۰۸ ۲۰:۰۰"} {
+		if !strings.Contains(fa, w) {
+			t.Errorf("fa text lacks %q: %s", w, fa)
+		}
+	}
+	// Short: no greeting, no summary; two SMS parts at most.
+	if strings.Contains(fa, "چاله") || strings.Contains(fa, "گرامی") || utf8.RuneCountInString(fa) > 134 {
+		t.Errorf("fa text is not short (%d runes): %s", utf8.RuneCountInString(fa), fa)
+	}
+	if closed := RenderSMS("en", NoticeData{Kind: KindClosed, TrackingCode: "1234567895", DueAt: due}); closed != "137: case 1234567895 closed" {
+		t.Errorf("en close text: %q", closed)
+	}
+	if RenderSMS("ur", d) != fa {
+		t.Error("unknown language should fall back to Persian")
+	}
+}
+
 func TestEventFor(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 25, 16, 30, 0, 0, time.UTC)

@@ -268,7 +268,7 @@ func (e *Engine) FollowUpEscalate(ctx context.Context, code string, a Actor, not
 		c.DueAt = plan.DueAt(now, level, nil).UTC()
 		eff.Events = append(eff.Events, cases.Event{Kind: "escalated", Actor: a.String(), Note: note, Data: map[string]string{
 			"level": strconv.Itoa(level), "level_name": plan.Level(level).Name, "due_at": c.DueAt.Format(time.RFC3339)}})
-		if err := e.emails(c, asg, plan, level, officeauto.KindEscalated, eff); err != nil {
+		if err := e.notifyOfficials(c, asg, plan, level, officeauto.KindEscalated, eff); err != nil {
 			return err
 		}
 		return e.webhook(c, asg, plan, level, officeauto.KindEscalated, now, eff)

@@ -68,6 +68,10 @@ type Config struct {
 	// escalation and reminder, rendered by officeauto.RenderNotice in
 	// Persian). Nil: no email rows are written at all.
 	Email func(ctx context.Context, to, subject, body string) error
+	// SMS sends a text message to an official's phone (the same notices,
+	// shortened by officeauto.RenderSMS), for levels that notify by sms.
+	// Nil: no SMS rows are written at all.
+	SMS func(ctx context.Context, to, text string) error
 	// Secret looks up webhook secrets by variable name; default os.LookupEnv.
 	Secret func(name string) (string, bool)
 	Now    func() time.Time
@@ -209,7 +213,7 @@ func (e *Engine) assignTo(c *cases.Case, st *cases.State, a org.Assignment, now 
 	eff.Events = append(eff.Events, cases.Event{Kind: "assigned", Actor: actor, Public: true, Data: map[string]string{
 		"department": a.Department.Code, "district": a.District.Code, "office": a.Office.Name,
 		"level": "0", "level_name": plan.Level(0).Name, "due_at": c.DueAt.Format(time.RFC3339)}})
-	if err := e.emails(c, a, plan, 0, officeauto.KindAssigned, eff); err != nil {
+	if err := e.notifyOfficials(c, a, plan, 0, officeauto.KindAssigned, eff); err != nil {
 		return err
 	}
 	return e.webhook(c, a, plan, 0, officeauto.KindAssigned, now, eff)
@@ -221,9 +225,16 @@ type emailBody struct {
 	Body    string `json:"body"`
 }
 
-// emails adds an email row for every recipient of level that takes email.
-func (e *Engine) emails(c *cases.Case, a org.Assignment, plan escalation.Plan, level int, kind officeauto.Kind, eff *cases.Effects) error {
-	if e.cfg.Email == nil {
+// smsBody is an official's SMS outbox row's body.
+type smsBody struct {
+	Text string `json:"text"`
+}
+
+// notifyOfficials adds an email row for every recipient of level that
+// takes email and an SMS row for every one that takes sms, each only when
+// its sender is configured.
+func (e *Engine) notifyOfficials(c *cases.Case, a org.Assignment, plan escalation.Plan, level int, kind officeauto.Kind, eff *cases.Effects) error {
+	if e.cfg.Email == nil && e.cfg.SMS == nil {
 		return nil
 	}
 	targets, err := plan.Targets(e.org, a, level)
@@ -234,13 +245,10 @@ func (e *Engine) emails(c *cases.Case, a org.Assignment, plan escalation.Plan, l
 	if r := []rune(summary); len(r) > 500 {
 		summary = string(r[:500]) + "…"
 	}
-	for _, t := range targets {
-		if !slices.Contains(t.Notify, escalation.MediumEmail) || t.Contact.Email == "" {
-			continue
-		}
-		n := officeauto.RenderNotice("fa", officeauto.NoticeData{Kind: kind, TrackingCode: c.TrackingCode,
-			Department: a.Department.Name.Get("fa"), Recipient: t.Contact.Name, Level: level, DueAt: c.DueAt, Summary: summary})
-		body, err := json.Marshal(emailBody{Subject: n.Subject, Body: n.Body})
+	data := officeauto.NoticeData{Kind: kind, TrackingCode: c.TrackingCode,
+		Department: a.Department.Name.Get("fa"), Level: level, DueAt: c.DueAt, Summary: summary}
+	add := func(channel, target string, body any) error {
+		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
@@ -248,8 +256,24 @@ func (e *Engine) emails(c *cases.Case, a org.Assignment, plan escalation.Plan, l
 		if err != nil {
 			return err
 		}
-		eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: id, Channel: cases.OutboxEmail, Kind: string(kind), Target: t.Contact.Email, Body: body})
+		eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: id, Channel: channel, Kind: string(kind), Target: target, Body: b})
 		e.deliverSoon()
+		return nil
+	}
+	for _, t := range targets {
+		if e.cfg.Email != nil && slices.Contains(t.Notify, escalation.MediumEmail) && t.Contact.Email != "" {
+			d := data
+			d.Recipient = t.Contact.Name
+			n := officeauto.RenderNotice("fa", d)
+			if err := add(cases.OutboxEmail, t.Contact.Email, emailBody{Subject: n.Subject, Body: n.Body}); err != nil {
+				return err
+			}
+		}
+		if e.cfg.SMS != nil && slices.Contains(t.Notify, escalation.MediumSMS) && t.Contact.Phone != "" {
+			if err := add(cases.OutboxSMS, t.Contact.Phone, smsBody{Text: officeauto.RenderSMS("fa", data)}); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -452,7 +476,7 @@ func (e *Engine) fire(c *cases.Case, st *cases.State, now time.Time) (cases.Effe
 		eff.Events = append(eff.Events, cases.Event{Kind: evKind, Actor: "system", Data: map[string]string{
 			"level": strconv.Itoa(level), "level_name": plan.Level(level).Name, "recipients": strings.Join(names, "; "),
 			"due_at": c.DueAt.Format(time.RFC3339)}})
-		if err := e.emails(c, a, plan, level, kind, &eff); err != nil {
+		if err := e.notifyOfficials(c, a, plan, level, kind, &eff); err != nil {
 			eff.Events = append(eff.Events, cases.Event{Kind: "email_failed", Actor: "system", Note: err.Error()})
 		}
 		if err := e.webhook(c, a, plan, level, kind, now, &eff); err != nil {
@@ -574,6 +598,17 @@ func (e *Engine) deliverOne(ctx context.Context, o cases.Outbox, record func(cas
 			return
 		}
 		e.retryable(settle, o, now, e.cfg.Email(ctx, o.Target, m.Subject, m.Body))
+	case cases.OutboxSMS:
+		var m smsBody
+		if err := json.Unmarshal(o.Body, &m); err != nil {
+			settle(cases.OutboxDead, o.Attempts+1, now, "decode sms: "+err.Error())
+			return
+		}
+		if e.cfg.SMS == nil {
+			settle(cases.OutboxDead, o.Attempts, now, "no SMS sender configured")
+			return
+		}
+		e.retryable(settle, o, now, e.cfg.SMS(ctx, o.Target, m.Text))
 	case cases.OutboxNotice:
 		var n channels.Notice
 		if err := json.Unmarshal(o.Body, &n); err != nil {

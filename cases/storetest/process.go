@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/cases/escalation"
@@ -47,6 +48,7 @@ func processTests() []Test {
 		{"ProcessOutboxLease", testProcessOutboxLease},
 		{"ProcessPromptDelivery", testProcessPromptDelivery},
 		{"ProcessEmail", testProcessEmail},
+		{"ProcessSMS", testProcessSMS},
 	}
 }
 
@@ -917,6 +919,60 @@ func testProcessEmail(t *testing.T, e *Env) {
 	want := []string{"civil.manager@mashhad.example", "inspection@mashhad.example", "lighting.deputy@mashhad.example", "lighting.head@mashhad.example"}
 	if !slices.Equal(to, want) {
 		t.Fatalf("emails to %v, want %v", to, want)
+	}
+}
+
+// testProcessSMS: officials whose level notifies by sms get a short text
+// at assignment and at each escalation; a failed send is retried.
+func testProcessSMS(t *testing.T, e *Env) {
+	type text struct{ to, body string }
+	var mu sync.Mutex
+	var got []text
+	failures := 1
+	eng, ps := e.Engine(t, func(c *process.Config) {
+		c.SMS = func(_ context.Context, to, body string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if failures > 0 {
+				failures--
+				return errors.New("smpp: throttled")
+			}
+			got = append(got, text{to, body})
+			return nil
+		}
+	})
+	_, c := e.OpenCase(t, Lighting(e.Clock.Now()))
+	c, _ = state(t, e, ps, c.TrackingCode)
+	for range 2 { // head → deputy → manager and inspection
+		e.Clock.Advance(c.DueAt.Sub(e.Clock.Now()))
+		if n, _ := eng.Fire(e.Ctx); n != 1 {
+			t.Fatal("deadline did not fire")
+		}
+		c, _ = state(t, e, ps, c.TrackingCode)
+	}
+	for range 3 {
+		if _, err := eng.Deliver(e.Ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(time.Hour)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var to []string
+	for _, m := range got {
+		to = append(to, m.to)
+		if !strings.Contains(m.body, c.TrackingCode) || utf8.RuneCountInString(m.body) > 160 {
+			t.Fatalf("text %+v", m)
+		}
+	}
+	slices.Sort(to)
+	// org.yaml: the lighting head and deputy, the civil works manager, inspection.
+	want := []string{"+985131110003", "+985131150001", "+985131150002", "+985131170001"}
+	if !slices.Equal(to, want) {
+		t.Fatalf("texts to %v, want %v", to, want)
+	}
+	if dead := outbox(t, e, ps, cases.OutboxDead); len(dead) != 0 {
+		t.Fatalf("dead rows %+v", dead)
 	}
 }
 
