@@ -26,7 +26,7 @@ func BenchmarkSMPPMessageToReply(b *testing.B) {
 		if err := srv.SendMO(ctx, from, "137", fmt.Sprintf("چاله بزرگ در خیابان شماره %d", n), smsctest.MOOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := srv.WaitMessages(ctx, n); err != nil {
+		if _, err := srv.WaitMessagesTo(ctx, from, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

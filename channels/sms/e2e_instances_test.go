@@ -29,7 +29,7 @@ func TestSMPPTwoInstancesOneSender(t *testing.T) {
 		if err := srv.SendMO(ctx, citizen, "137", text, smsctest.MOOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := srv.WaitMessages(ctx, i+1); err != nil {
+		if _, err := srv.WaitMessagesTo(ctx, citizen, i+1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -45,7 +45,7 @@ func TestSMPPTwoInstancesOneSender(t *testing.T) {
 	if err := srv.SendMO(ctx, citizen, "137", "چراغ راهنمایی میدان شهدا خراب است", smsctest.MOOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := srv.WaitMessages(ctx, 4)
+	msgs, err := srv.WaitMessagesTo(ctx, citizen, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestSMPPRestartKeepsPartsAndOutbox(t *testing.T) {
 	srv.RefuseBinds(false)
 
 	h2 := apptest.StartConfig(t, cfg, o)
-	msgs, err := srv.WaitMessages(ctx, 1)
+	msgs, err := srv.WaitMessagesTo(ctx, citizen, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestSMPPRestartKeepsPartsAndOutbox(t *testing.T) {
 		t.Fatalf("notice after restart = %q", got)
 	}
 	sendParts(ctx, t, srv, pdus, 2, 4)
-	msgs, err = srv.WaitMessages(ctx, 2)
+	msgs, err = srv.WaitMessagesTo(ctx, citizen, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestSMPPIncompleteMessageDeliveredAfterTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendParts(ctx, t, srv, pdus, 1, 2)
-	msgs, err := srv.WaitMessages(ctx, 1)
+	msgs, err := srv.WaitMessagesTo(ctx, citizen, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

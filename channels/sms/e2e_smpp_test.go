@@ -83,7 +83,7 @@ func testSMPPLongMessage(t *testing.T, rt apptest.Runtime) {
 	if err := srv.SendMO(ctx, citizen, "137", longPersian, smsctest.MOOptions{Order: []int{3, 5, 1, 4, 2}, Ref: 4242, Ref16: true}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := srv.WaitMessages(ctx, 1)
+	msgs, err := srv.WaitMessagesTo(ctx, citizen, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func testSMPPLongMessage(t *testing.T, rt apptest.Runtime) {
 	if err := srv.SendMO(ctx, citizen, "137", toPersianDigits(code), smsctest.MOOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err = srv.WaitMessages(ctx, 2)
+	msgs, err = srv.WaitMessagesTo(ctx, citizen, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestSMPPRatingDigit(t *testing.T) {
 	if err := srv.SendMO(ctx, citizen, "137", "آسفالت کوچه ۸ خیابان سناباد خراب شده است", smsctest.MOOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := srv.WaitMessages(ctx, 1)
+	msgs, err := srv.WaitMessagesTo(ctx, citizen, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestSMPPRatingDigit(t *testing.T) {
 		Contact: channelsContact("09121234567")}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err = srv.WaitMessages(ctx, 2)
+	msgs, err = srv.WaitMessagesTo(ctx, citizen, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestSMPPRatingDigit(t *testing.T) {
 	if err := srv.SendMO(ctx, citizen, "137", "۴", smsctest.MOOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err = srv.WaitMessages(ctx, 3)
+	msgs, err = srv.WaitMessagesTo(ctx, citizen, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestSMPPReconnectKeepsQueuedReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.RefuseBinds(false)
-	msgs, err := srv.WaitMessages(ctx, 2)
+	msgs, err := srv.WaitMessagesTo(ctx, citizen, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/dargah137/dargah/cases/process"
 	"github.com/dargah137/dargah/channels"
 	"github.com/dargah137/dargah/configs"
+	"github.com/dargah137/dargah/gateway"
 )
 
 // The 137 process in the app: the organization and escalation ladder
@@ -111,8 +112,16 @@ func (a *App) startProcess(ctx context.Context) (func(context.Context), error) {
 	if addr := os.Getenv("DARGAH_SMTP_ADDR"); addr != "" {
 		email = smtpSender(addr, os.Getenv("DARGAH_SMTP_FROM"))
 	}
+	// Officials' text messages (levels that notify by sms) go out through
+	// the first SMS portal, as the citizens' do.
+	var sms func(ctx context.Context, to, text string) error
+	if bySMS != nil {
+		sms = func(ctx context.Context, to, text string) error {
+			return bySMS.Notify(ctx, channels.Notice{Kind: "official", Text: text, Contact: gateway.Contact{Phone: to}, Language: "fa"})
+		}
+	}
 	eng, err := process.New(process.Config{
-		Store: ps, Org: o, Ladder: l, Now: a.now, Tick: tick, Email: email, Registerer: a.Registry,
+		Store: ps, Org: o, Ladder: l, Now: a.now, Tick: tick, Email: email, SMS: sms, Registerer: a.Registry,
 		Logger: a.log.With("component", "process"),
 		Notify: func(ctx context.Context, portal string, n channels.Notice) error {
 			nf, ok := notifiers[portal]

@@ -258,6 +258,42 @@ func (s *Server) WaitMessages(ctx context.Context, n int) ([]Submitted, error) {
 	return s.Messages(), err
 }
 
+// WaitMessagesTo waits until at least n complete messages are addressed
+// to to, in whatever form the number was written (+98…, 98…, 0…: the last
+// ten digits decide), and returns those messages in order. Tests that
+// follow one citizen's conversation use it: other texts (an official's
+// notice of the case) may go out in between.
+func (s *Server) WaitMessagesTo(ctx context.Context, to string, n int) ([]Submitted, error) {
+	same := func(m Submitted) bool { return lastDigits(m.To) == lastDigits(to) }
+	err := s.waitFor(ctx, fmt.Sprintf("%d submitted messages to %s", n, to), func() bool {
+		k := 0
+		for _, m := range s.messages {
+			if same(m) {
+				k++
+			}
+		}
+		return k >= n
+	})
+	var out []Submitted
+	for _, m := range s.Messages() {
+		if same(m) {
+			out = append(out, m)
+		}
+	}
+	return out, err
+}
+
+// lastDigits is the last ten digits of a phone number.
+func lastDigits(number string) string {
+	d := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, number)
+	return d[max(0, len(d)-10):]
+}
+
 // receiver picks a bound connection that may receive deliver_sm, waiting
 // for one bounded by ctx.
 func (s *Server) receiver(ctx context.Context) (*conn, error) {
