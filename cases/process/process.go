@@ -69,9 +69,10 @@ type Config struct {
 	// Persian). Nil: no email rows are written at all.
 	Email func(ctx context.Context, to, subject, body string) error
 	// SMS sends a text message to an official's phone (the same notices,
-	// shortened by officeauto.RenderSMS), for levels that notify by sms.
+	// shortened by officeauto.RenderSMS), for levels that notify by sms;
+	// trackingCode is the case's, for delivery reports on its timeline.
 	// Nil: no SMS rows are written at all.
-	SMS func(ctx context.Context, to, text string) error
+	SMS func(ctx context.Context, to, text, trackingCode string) error
 	// Secret looks up webhook secrets by variable name; default os.LookupEnv.
 	Secret func(name string) (string, bool)
 	Now    func() time.Time
@@ -227,7 +228,8 @@ type emailBody struct {
 
 // smsBody is an official's SMS outbox row's body.
 type smsBody struct {
-	Text string `json:"text"`
+	Text         string `json:"text"`
+	TrackingCode string `json:"tracking_code"`
 }
 
 // notifyOfficials adds an email row for every recipient of level that
@@ -270,7 +272,7 @@ func (e *Engine) notifyOfficials(c *cases.Case, a org.Assignment, plan escalatio
 			}
 		}
 		if e.cfg.SMS != nil && slices.Contains(t.Notify, escalation.MediumSMS) && t.Contact.Phone != "" {
-			if err := add(cases.OutboxSMS, t.Contact.Phone, smsBody{Text: officeauto.RenderSMS("fa", data)}); err != nil {
+			if err := add(cases.OutboxSMS, t.Contact.Phone, smsBody{Text: officeauto.RenderSMS("fa", data), TrackingCode: c.TrackingCode}); err != nil {
 				return err
 			}
 		}
@@ -608,7 +610,7 @@ func (e *Engine) deliverOne(ctx context.Context, o cases.Outbox, record func(cas
 			settle(cases.OutboxDead, o.Attempts, now, "no SMS sender configured")
 			return
 		}
-		e.retryable(settle, o, now, e.cfg.SMS(ctx, o.Target, m.Text))
+		e.retryable(settle, o, now, e.cfg.SMS(ctx, o.Target, m.Text, m.TrackingCode))
 	case cases.OutboxNotice:
 		var n channels.Notice
 		if err := json.Unmarshal(o.Body, &n); err != nil {

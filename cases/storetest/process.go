@@ -925,19 +925,19 @@ func testProcessEmail(t *testing.T, e *Env) {
 // testProcessSMS: officials whose level notifies by sms get a short text
 // at assignment and at each escalation; a failed send is retried.
 func testProcessSMS(t *testing.T, e *Env) {
-	type text struct{ to, body string }
+	type text struct{ to, body, code string }
 	var mu sync.Mutex
 	var got []text
 	failures := 1
 	eng, ps := e.Engine(t, func(c *process.Config) {
-		c.SMS = func(_ context.Context, to, body string) error {
+		c.SMS = func(_ context.Context, to, body, code string) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if failures > 0 {
 				failures--
 				return errors.New("smpp: throttled")
 			}
-			got = append(got, text{to, body})
+			got = append(got, text{to, body, code})
 			return nil
 		}
 	})
@@ -961,7 +961,7 @@ func testProcessSMS(t *testing.T, e *Env) {
 	var to []string
 	for _, m := range got {
 		to = append(to, m.to)
-		if !strings.Contains(m.body, c.TrackingCode) || utf8.RuneCountInString(m.body) > 160 {
+		if !strings.Contains(m.body, c.TrackingCode) || m.code != c.TrackingCode || utf8.RuneCountInString(m.body) > 160 {
 			t.Fatalf("text %+v", m)
 		}
 	}

@@ -119,7 +119,7 @@ func testSMPPLongMessage(t *testing.T, rt apptest.Runtime) {
 	if got := msgs[1].Text; !strings.Contains(got, code) || !strings.Contains(got, "وضعیت") {
 		t.Fatalf("status reply = %q", got)
 	}
-	if n := len(srv.Messages()); n != 2 {
+	if n := len(msgs); n != 2 {
 		t.Fatalf("%d replies; the redelivered message was answered again", n)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dargah137/dargah/cases/process"
+	"github.com/dargah137/dargah/channels/sms/smpp"
 	"github.com/dargah137/dargah/channels/sms/smpp/smsctest"
 	"github.com/dargah137/dargah/gateway"
 	"github.com/dargah137/dargah/internal/app/apptest"
@@ -68,6 +69,7 @@ func TestWebCaseToldBySMS(t *testing.T) {
 	citizen := func(to string) bool { return to == "989121234567" || to == "+989121234567" || to == "09121234567" }
 	head := func(to string) bool { return strings.TrimPrefix(to, "+") == "985131150001" }
 	var texts, official []string
+	var headMsg smsctest.Submitted
 	for {
 		if _, err := eng.Deliver(ctx); err != nil && ctx.Err() == nil {
 			t.Fatal(err)
@@ -78,7 +80,7 @@ func TestWebCaseToldBySMS(t *testing.T) {
 			case citizen(m.To):
 				texts = append(texts, m.Text)
 			case head(m.To):
-				official = append(official, m.Text)
+				official, headMsg = append(official, m.Text), m
 			default:
 				t.Fatalf("SMS to %q", m.To)
 			}
@@ -93,6 +95,22 @@ func TestWebCaseToldBySMS(t *testing.T) {
 	}
 	if len(official) != 1 || !strings.Contains(official[0], code) {
 		t.Errorf("the department head's text: %q", official)
+	}
+	// The head's phone reports delivery: staff see it on the case.
+	if err := srv.SendReceipt(ctx, headMsg.IDs[0], "DELIVRD", smpp.StateDelivered); err != nil {
+		t.Fatal(err)
+	}
+	for noted := false; !noted; time.Sleep(50 * time.Millisecond) {
+		if ctx.Err() != nil {
+			t.Fatal("no delivery note for the head's text on the case's timeline")
+		}
+		events, err := h.Store.CaseEvents(ctx, c.ID, false)
+		if err != nil && ctx.Err() == nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			noted = noted || e.Kind == "sms_delivery" && strings.Contains(e.Note, "985131150001") && !e.Public
+		}
 	}
 	all := strings.Join(texts, "\n")
 	if !strings.Contains(all, "لامپ‌ها تعویض شد") || !strings.Contains(all, code) {

@@ -113,11 +113,13 @@ func (a *App) startProcess(ctx context.Context) (func(context.Context), error) {
 		email = smtpSender(addr, os.Getenv("DARGAH_SMTP_FROM"))
 	}
 	// Officials' text messages (levels that notify by sms) go out through
-	// the first SMS portal, as the citizens' do.
-	var sms func(ctx context.Context, to, text string) error
+	// the first SMS portal, as the citizens' do; their delivery reports
+	// are noted on the case's staff timeline.
+	var sms func(ctx context.Context, to, text, trackingCode string) error
 	if bySMS != nil {
-		sms = func(ctx context.Context, to, text string) error {
-			return bySMS.Notify(ctx, channels.Notice{Kind: "official", Text: text, Contact: gateway.Contact{Phone: to}, Language: "fa"})
+		sms = func(ctx context.Context, to, text, trackingCode string) error {
+			return bySMS.Notify(ctx, channels.Notice{TrackingCode: trackingCode, Kind: "official", Text: text,
+				Contact: gateway.Contact{Phone: to}, Language: "fa"})
 		}
 	}
 	eng, err := process.New(process.Config{
