@@ -3,6 +3,7 @@ package casesqlite
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"time"
 )
 
@@ -22,8 +23,13 @@ import (
 // the WAL grows by what the writer commits meanwhile.
 const checkpointEvery = 100 * time.Millisecond
 
-func openCheckpointer(ctx context.Context, dsn string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn)
+// openCheckpointer opens the checkpoint connection. It sets no
+// journal_mode: the writer has made the file WAL, which lasts.
+func openCheckpointer(ctx context.Context, path string) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +37,7 @@ func openCheckpointer(ctx context.Context, dsn string) (*sql.DB, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
+	if err := ping(ctx, db); err != nil {
 		db.Close()
 		return nil, err
 	}

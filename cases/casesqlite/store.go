@@ -105,7 +105,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
+	if err := ping(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("casesqlite: open %s: %w", path, err)
 	}
@@ -119,12 +119,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxIdleConns(opts.MaxReaders)
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
-	if err := r.PingContext(ctx); err != nil {
+	if err := ping(ctx, r); err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("casesqlite: open %s for reading: %w", path, err)
 	}
-	ck, err := openCheckpointer(ctx, dsn)
+	ck, err := openCheckpointer(ctx, path)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -137,6 +137,27 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	go s.writer()
 	go s.checkpointer()
 	return s, nil
+}
+
+// ping opens db's first connection, which applies the DSN's pragmas. On
+// a new file, switching it to WAL takes an exclusive lock and fails at
+// once with SQLITE_BUSY, not after busy_timeout, while another process
+// (dargah migrate beside serve) opens the same file: that is retried for
+// as long as busy_timeout would have waited.
+func ping(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 // Close stops the writer, after the batch it is committing, and closes
