@@ -98,19 +98,25 @@ var texts = map[string]noticeText{
 	},
 }
 
+// textFor returns the texts of lang (Persian for an unknown language) and
+// the kind they say (assigned for an unknown kind).
+func textFor(lang string, kind Kind) (string, noticeText, Kind) {
+	t, ok := texts[lang]
+	if !ok {
+		lang, t = "fa", texts["fa"]
+	}
+	if _, ok := t.subject[kind]; !ok {
+		kind = KindAssigned
+	}
+	return lang, t, kind
+}
+
 // RenderNotice renders a plain-text notice in lang ("fa", "en", "ar";
 // anything else gets Persian). The tracking code stays in ASCII digits in
 // every language so it can be copied into any system; dates are Jalali,
 // Tehran time (Persian digits in fa, the Gregorian date added in en/ar).
 func RenderNotice(lang string, d NoticeData) Notice {
-	t, ok := texts[lang]
-	if !ok {
-		lang, t = "fa", texts["fa"]
-	}
-	kind := d.Kind
-	if _, ok := t.subject[kind]; !ok {
-		kind = KindAssigned
-	}
+	lang, t, kind := textFor(lang, d.Kind)
 	var b strings.Builder
 	if d.Recipient != "" {
 		fmt.Fprintf(&b, t.greeting+"\n\n", d.Recipient)
@@ -146,14 +152,7 @@ func RenderNotice(lang string, d NoticeData) Notice {
 // subject (which carries the tracking code), the department and, until
 // the case is closed, the answer's due date.
 func RenderSMS(lang string, d NoticeData) string {
-	t, ok := texts[lang]
-	if !ok {
-		lang, t = "fa", texts["fa"]
-	}
-	kind := d.Kind
-	if _, ok := t.subject[kind]; !ok {
-		kind = KindAssigned
-	}
+	lang, t, kind := textFor(lang, d.Kind)
 	var b strings.Builder
 	fmt.Fprintf(&b, t.subject[kind], d.TrackingCode)
 	if d.Department != "" {

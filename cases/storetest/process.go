@@ -872,6 +872,30 @@ func testProcessOutboxNotices(t *testing.T, e *Env) {
 	}
 }
 
+// climbLadder opens a street-lighting case, lets both deadlines pass
+// (head → deputy → manager and inspection) and runs three outbox passes an
+// hour apart, so that a send that failed once is retried. It returns the
+// case as it then stands.
+func climbLadder(t *testing.T, e *Env, eng *process.Engine, ps cases.ProcessStore) cases.Case {
+	t.Helper()
+	_, c := e.OpenCase(t, Lighting(e.Clock.Now()))
+	c, _ = state(t, e, ps, c.TrackingCode)
+	for range 2 {
+		e.Clock.Advance(c.DueAt.Sub(e.Clock.Now()))
+		if n, _ := eng.Fire(e.Ctx); n != 1 {
+			t.Fatal("deadline did not fire")
+		}
+		c, _ = state(t, e, ps, c.TrackingCode)
+	}
+	for range 3 {
+		if _, err := eng.Deliver(e.Ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(time.Hour)
+	}
+	return c
+}
+
 func testProcessEmail(t *testing.T, e *Env) {
 	type mail struct{ to, subject, body string }
 	var mu sync.Mutex
@@ -889,23 +913,7 @@ func testProcessEmail(t *testing.T, e *Env) {
 			return nil
 		}
 	})
-	_, c := e.OpenCase(t, Lighting(e.Clock.Now()))
-	c, _ = state(t, e, ps, c.TrackingCode)
-	e.Clock.Advance(c.DueAt.Sub(e.Clock.Now()))
-	if n, _ := eng.Fire(e.Ctx); n != 1 {
-		t.Fatal("deadline did not fire")
-	}
-	c, _ = state(t, e, ps, c.TrackingCode)
-	e.Clock.Advance(c.DueAt.Sub(e.Clock.Now()))
-	if n, _ := eng.Fire(e.Ctx); n != 1 {
-		t.Fatal("deadline did not fire")
-	}
-	for range 3 {
-		if _, err := eng.Deliver(e.Ctx); err != nil {
-			t.Fatal(err)
-		}
-		e.Clock.Advance(time.Hour)
-	}
+	c := climbLadder(t, e, eng, ps)
 	mu.Lock()
 	defer mu.Unlock()
 	var to []string
@@ -941,21 +949,7 @@ func testProcessSMS(t *testing.T, e *Env) {
 			return nil
 		}
 	})
-	_, c := e.OpenCase(t, Lighting(e.Clock.Now()))
-	c, _ = state(t, e, ps, c.TrackingCode)
-	for range 2 { // head → deputy → manager and inspection
-		e.Clock.Advance(c.DueAt.Sub(e.Clock.Now()))
-		if n, _ := eng.Fire(e.Ctx); n != 1 {
-			t.Fatal("deadline did not fire")
-		}
-		c, _ = state(t, e, ps, c.TrackingCode)
-	}
-	for range 3 {
-		if _, err := eng.Deliver(e.Ctx); err != nil {
-			t.Fatal(err)
-		}
-		e.Clock.Advance(time.Hour)
-	}
+	c := climbLadder(t, e, eng, ps)
 	mu.Lock()
 	defer mu.Unlock()
 	var to []string
