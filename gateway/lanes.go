@@ -1,23 +1,15 @@
 package gateway
 
-import (
-	"encoding/json"
-	"sync"
-)
+import "sync"
 
 // Streams may handle the entries of a batch side by side, but a citizen's
 // messages must still be routed in the order they came: a second message
 // may continue the case the first one opened. Lanes keep that order.
 
-// ConversationOf returns the conversation of an encoded Message: its
-// portal and thread key, or "" when it has no thread key (or does not
-// decode), which orders it with nothing.
-func ConversationOf(body []byte) string {
-	var m struct {
-		Portal    string `json:"portal"`
-		ThreadKey string `json:"thread_key"`
-	}
-	if json.Unmarshal(body, &m) != nil || m.ThreadKey == "" {
+// Conversation is m's conversation: its portal and thread key, or ""
+// when it has no thread key, which orders it with nothing.
+func (m Message) Conversation() string {
+	if m.ThreadKey == "" {
 		return ""
 	}
 	return m.Portal + "\x00" + m.ThreadKey

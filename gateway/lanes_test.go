@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"encoding/json"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -11,24 +10,14 @@ import (
 	"github.com/dargah137/dargah/gateway"
 )
 
-func TestConversationOf(t *testing.T) {
-	body := func(m gateway.Message) []byte {
-		b, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	a := gateway.ConversationOf(body(gateway.Message{Portal: "telegram", ThreadKey: "chat:1"}))
-	b := gateway.ConversationOf(body(gateway.Message{Portal: "bale", ThreadKey: "chat:1"}))
+func TestConversation(t *testing.T) {
+	a := gateway.Message{Portal: "telegram", ThreadKey: "chat:1"}.Conversation()
+	b := gateway.Message{Portal: "bale", ThreadKey: "chat:1"}.Conversation()
 	if a == "" || a == b {
 		t.Errorf("conversations %q and %q: want distinct, non-empty keys for two portals' chat:1", a, b)
 	}
-	if k := gateway.ConversationOf(body(gateway.Message{Portal: "web"})); k != "" {
+	if k := (gateway.Message{Portal: "web"}).Conversation(); k != "" {
 		t.Errorf("no thread key: got %q, want none", k)
-	}
-	if k := gateway.ConversationOf([]byte("{not json")); k != "" {
-		t.Errorf("undecodable: got %q, want none", k)
 	}
 }
 

@@ -250,11 +250,18 @@ type entry struct {
 	only    string // the group a replayed entry is meant for
 	attempt int
 	readAt  time.Time
+	// msg is body decoded (see decode), once for its conversation and
+	// its handler; undecodable says why it could not be.
+	msg         gateway.Message
+	undecodable error
 }
 
-// Consume implements gateway.Stream. Handlers run one at a time per Consume
-// call; run several Consume calls for parallelism. When ctx is done,
-// Consume cancels the running handler's context, waits for it to return,
+func (e *entry) decode() { e.undecodable = json.Unmarshal([]byte(e.body), &e.msg) }
+
+// Consume implements gateway.Stream. Each Consume call runs up to
+// Config.Concurrency handlers at once, messages of one conversation in
+// order; run several Consume calls for more parallelism. When ctx is done,
+// Consume cancels the running handlers' context, waits for them to return,
 // and returns ctx.Err(); a handler that returns because of that is neither
 // acknowledged nor counted as failed, so its entry is claimed by another
 // consumer after the claim timeout.
@@ -493,8 +500,11 @@ func (c *consumerLoop) handleBatch(ctx context.Context, batch []entry) {
 		}
 		c.handle(ctx, batch[i])
 	}
+	for i := range batch {
+		batch[i].decode()
+	}
 	gateway.RunByConversation(len(batch), c.s.concurrency,
-		func(i int) string { return gateway.ConversationOf([]byte(batch[i].body)) }, run)
+		func(i int) string { return batch[i].msg.Conversation() }, run)
 }
 
 func (c *consumerLoop) handle(ctx context.Context, e entry) {
@@ -504,8 +514,8 @@ func (c *consumerLoop) handle(ctx context.Context, e entry) {
 		c.ack(e)
 		return
 	}
-	var m gateway.Message
-	if err := json.Unmarshal([]byte(e.body), &m); err != nil {
+	m := e.msg
+	if err := e.undecodable; err != nil {
 		// Not written by Publish; keep it for an operator.
 		c.deadLetter(e, "undecodable entry: "+err.Error())
 		return

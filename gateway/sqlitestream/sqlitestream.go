@@ -425,7 +425,13 @@ type entry struct {
 	id       int64
 	attempts int
 	body     []byte
+	// msg is body decoded (see decode), once for its conversation and
+	// its handler; undecodable says why it could not be.
+	msg         gateway.Message
+	undecodable error
 }
+
+func (e *entry) decode() { e.undecodable = json.Unmarshal(e.body, &e.msg) }
 
 type outcomeKind int
 
@@ -556,8 +562,11 @@ func (s *Stream) handleBatch(ctx context.Context, log *slog.Logger, h gateway.Ha
 		}
 		results[i], oks[i] = s.handle(ctx, log, h, batch[i])
 	}
+	for i := range batch {
+		batch[i].decode()
+	}
 	gateway.RunByConversation(len(batch), s.cfg.Concurrency,
-		func(i int) string { return gateway.ConversationOf(batch[i].body) }, run)
+		func(i int) string { return batch[i].msg.Conversation() }, run)
 	for i, o := range results {
 		if oks[i] {
 			outcomes = append(outcomes, o)
@@ -578,8 +587,8 @@ func (s *Stream) stopErr(ctx context.Context) error {
 // was interrupted by shutdown, which leaves the lease to expire.
 func (s *Stream) handle(ctx context.Context, log *slog.Logger, h gateway.Handler, e entry) (o outcome, ok bool) {
 	o.e = e
-	var m gateway.Message
-	if err := json.Unmarshal(e.body, &m); err != nil {
+	m := e.msg
+	if err := e.undecodable; err != nil {
 		// Cannot happen for entries Publish wrote; keep it for an operator.
 		return outcome{kind: dead, e: e, reason: "undecodable entry: " + err.Error()}, true
 	}
