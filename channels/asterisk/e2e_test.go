@@ -722,3 +722,79 @@ func TestCallbackNotAnswered(t *testing.T) {
 		return len(a.Agents) == 1 && a.Agents[0].State == "available"
 	})
 }
+
+// TestHandOffOnStop: a graceful stop leaves a queued caller on hold with a
+// deadline instead of hanging up; the next Dargah puts them back in their
+// queue without replaying the IVR, clears the deadline, and an agent gets
+// the call.
+func TestHandOffOnStop(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{})
+	old := startPhoneOn(t, srv, "", nil)
+	call := srv.NewCall("09150000090")
+	call.SendDTMF("11")
+	eventually(t, "queued", func() bool { return old.waiting("asphalt") == 1 })
+	welcomes := count(call.State().Played, "welcome")
+
+	stop(t, old)
+	st := call.State()
+	if st.Gone || st.Bridge != "dargah-holding" {
+		t.Fatalf("after a graceful stop the caller is gone=%v in bridge %q, want waiting on hold", st.Gone, st.Bridge)
+	}
+	if got := st.Vars["TIMEOUT(absolute)"]; got != "120" {
+		t.Fatalf("hand-off deadline %q, want the default 120 s", got)
+	}
+
+	next := startPhoneOn(t, srv, "", nil)
+	eventually(t, "taken back into the queue", func() bool { return next.waiting("asphalt") == 1 })
+	srv.Wait("deadline cleared", func() bool { return call.State().Vars["TIMEOUT(absolute)"] == "0" })
+	if n := count(call.State().Played, "welcome"); n != welcomes {
+		t.Fatalf("the IVR was replayed to a caller taken back (%d welcomes, was %d)", n, welcomes)
+	}
+	next.login("a1")
+	agent := srv.WaitOriginated("PJSIP/101")
+	next.connect(call, agent)
+}
+
+// TestHandOffNobodyCame: if no Dargah takes the caller back within
+// handoff_wait, Asterisk hangs them up; a caller ringing an agent at the
+// stop is left too, and the agent's leg is ended.
+func TestHandOffNobodyCame(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{})
+	p := startPhoneOn(t, srv, "  handoff_wait: 1500ms\n", nil)
+	p.login("a1")
+	call := srv.NewCall("09150000091")
+	call.SendDTMF("11")
+	agent := srv.WaitOriginated("PJSIP/101")
+
+	stop(t, p)
+	if st := call.State(); st.Gone || st.Vars["TIMEOUT(absolute)"] != "1.5" {
+		t.Fatalf("caller gone=%v deadline %q, want on hold for 1.5 s", st.Gone, st.Vars["TIMEOUT(absolute)"])
+	}
+	if !agent.State().Gone {
+		t.Fatal("the agent's phone still rings for a Dargah that stopped")
+	}
+	srv.Wait("caller hung up at the deadline", func() bool { return call.State().Gone })
+}
+
+// stop shuts a phone's Dargah down gracefully, as SIGTERM does.
+func stop(t *testing.T, p *phone) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.h.App.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	p.srv.Wait("app gone", func() bool { return !p.srv.Registered("dargah") })
+}
+
+func count(played []string, media string) int {
+	n := 0
+	for _, m := range played {
+		if strings.Contains(m, media) {
+			n++
+		}
+	}
+	return n
+}

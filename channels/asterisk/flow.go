@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,11 @@ const (
 	varLang  = "DARGAH_LANG"
 	varPath  = "DARGAH_PATH"
 	varSince = "DARGAH_SINCE"
+	// varAbsTimeout is Asterisk's TIMEOUT(absolute): the channel is hung
+	// up that many seconds after it is set; 0 clears it. A graceful stop
+	// sets it on the callers it leaves on hold, so that nobody waits
+	// forever if no Dargah comes back.
+	varAbsTimeout = "TIMEOUT(absolute)"
 )
 
 // run is the whole life of a call.
@@ -30,6 +36,8 @@ func (s *session) run(ctx context.Context, resumed bool) {
 	switch {
 	case errors.Is(err, errHangup):
 		s.log.Debug("caller hung up", "path", s.path)
+	case errors.Is(err, errHandedOff):
+		s.log.Info("stopping: caller left on hold for the next Dargah", "queue", s.queue, "for", s.p.set.HandoffWait)
 	case ctx.Err() != nil:
 		s.hangup(ari.HangupCongestion) // Dargah is stopping
 	case err != nil:
@@ -38,6 +46,24 @@ func (s *session) run(ctx context.Context, resumed bool) {
 	default:
 		s.hangup(ari.HangupNormal)
 	}
+}
+
+// handOff leaves a queued caller on hold when this Dargah stops, with
+// Asterisk's absolute timeout as the bound on how long they wait to be
+// taken back. If the timeout cannot be set the caller is hung up: better
+// than music that might never end.
+func (s *session) handOff() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	secs := strconv.FormatFloat(s.p.set.HandoffWait.Seconds(), 'f', -1, 64)
+	if err := s.cli.ChannelSetVar(ctx, s.id, varAbsTimeout, secs); err != nil {
+		if ari.IsNotFound(err) {
+			s.gone = true
+			return errHangup
+		}
+		return fmt.Errorf("set the hand-off deadline: %w", err)
+	}
+	return errHandedOff
 }
 
 func (s *session) hangup(reason string) {
@@ -64,6 +90,11 @@ func (s *session) flow(ctx context.Context, resumed bool) error {
 				var since time.Time
 				if v, err := s.cli.ChannelVar(ctx, s.id, varSince); err == nil {
 					since, _ = time.Parse(time.RFC3339Nano, v)
+				}
+				// A Dargah that stopped may have left the caller with a
+				// deadline for being taken back: taken back now.
+				if err := s.cli.ChannelSetVar(ctx, s.id, varAbsTimeout, "0"); err != nil {
+					s.log.Warn("clear the hand-off deadline", "err", err)
 				}
 				return s.queueCall(ctx, q, since)
 			}
@@ -202,15 +233,20 @@ func (s *session) queueCall(ctx context.Context, q string, since time.Time) erro
 		return fmt.Errorf("enqueue: %w", err)
 	}
 	s.p.remember(s, "", func(r *callRecord) { r.Queue = q })
+	// The queue's state goes on the channel and the caller on hold even
+	// if Dargah starts stopping meanwhile: a caller handed off on stop
+	// must carry it and hear the music.
+	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	for k, v := range map[string]string{varQueue: q, varLang: s.lang, varPath: strings.Join(s.path, "/"), varSince: c.EnqueuedAt.Format(time.RFC3339Nano)} {
-		if err := s.cli.ChannelSetVar(ctx, s.id, k, v); err != nil {
+		if err := s.cli.ChannelSetVar(setup, s.id, k, v); err != nil {
 			s.log.Debug("set channel variable", "name", k, "err", err)
 		}
 	}
 	for try := 0; try < 2; try++ {
-		hold, err := s.p.holdingBridge(ctx, s.cli)
+		hold, err := s.p.holdingBridge(setup, s.cli)
 		if err == nil {
-			err = s.cli.BridgeAddChannel(ctx, hold, ari.AddChannelRequest{Channels: []string{s.id}, Role: "participant"})
+			err = s.cli.BridgeAddChannel(setup, hold, ari.AddChannelRequest{Channels: []string{s.id}, Role: "participant"})
 		}
 		if err == nil {
 			break
@@ -272,7 +308,16 @@ func (s *session) queueCall(ctx context.Context, q string, since time.Time) erro
 		}
 		if err != nil && !errors.Is(err, errTimeout) {
 			if ring != nil {
-				s.hangupLeg(ring.leg)
+				l := ring.leg
+				stopRing()
+				s.hangupLeg(l)
+			}
+			if ctx.Err() != nil && !s.cbTask && s.p.isStopping() {
+				// A graceful stop: the caller keeps waiting on hold, and
+				// the Dargah that finds the channel next puts them back
+				// in their place (the queue and entry time are on it).
+				_, _ = s.p.disp.Remove(context.WithoutCancel(ctx), s.id)
+				return s.handOff()
 			}
 			_, _ = s.p.disp.Abandon(context.WithoutCancel(ctx), s.id)
 			return err
@@ -401,6 +446,10 @@ func (s *session) ring(ctx context.Context, a acd.Assignment) *ringing {
 		App: s.p.set.App, AppArgs: argAgent + "," + s.id, CallerID: fmt.Sprintf("%q <%s>", s.p.set.CallerID, digitsOnly(s.caller)), Timeout: secs})
 	if err != nil {
 		s.log.Warn("dial agent", "agent", a.Agent.ID, "endpoint", a.Agent.Endpoint, "err", err)
+		// The request may have reached Asterisk although its answer did
+		// not reach us (a timeout, or a stop): end the leg by the id we
+		// chose, or the agent's phone would ring for nobody.
+		s.hangupLeg(leg)
 		s.p.dropLeg(leg)
 		if _, err := s.p.disp.Missed(ctx, s.id); err != nil {
 			s.log.Warn("acd missed", "err", err)

@@ -239,9 +239,10 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 	return nil
 }
 
-// Stop hangs up calls in progress (their state lives in this process),
-// closes the ARI connections and waits for the call goroutines, bounded
-// by ctx.
+// Stop leaves callers waiting in a queue on hold for the next Dargah
+// (Settings.HandoffWait), hangs up the other calls in progress (their
+// state lives in this process), closes the ARI connections and waits for
+// the call goroutines, bounded by ctx.
 func (p *Portal) Stop(ctx context.Context) error {
 	if p.cancel == nil {
 		return nil
@@ -263,6 +264,13 @@ func (p *Portal) Stop(ctx context.Context) error {
 		err = errors.Join(err, p.rdb.Close())
 	}
 	return err
+}
+
+// isStopping reports whether Stop has begun.
+func (p *Portal) isStopping() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopping
 }
 
 // Dispatcher exposes the ACD, e.g. to register its Prometheus collector

@@ -23,9 +23,10 @@ const (
 )
 
 var (
-	errHangup   = errors.New("caller hung up")
-	errTimeout  = errors.New("no input in time")
-	errFallback = errors.New("input kept failing")
+	errHangup    = errors.New("caller hung up")
+	errTimeout   = errors.New("no input in time")
+	errFallback  = errors.New("input kept failing")
+	errHandedOff = errors.New("left on hold for the next Dargah")
 )
 
 // Internal messages a session receives besides ARI events.

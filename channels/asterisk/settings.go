@@ -64,6 +64,11 @@ type Settings struct {
 	MOHClass string `yaml:"moh_class"`
 	// VoicemailMax bounds a voicemail (default 2m).
 	VoicemailMax time.Duration `yaml:"voicemail_max"`
+	// HandoffWait is how long a graceful stop leaves callers who wait in
+	// a queue on hold, for the next Dargah to take them back in their
+	// place (a restarted one, or the instance that takes the app over).
+	// Asterisk hangs up a caller nobody took back by then (default 2m).
+	HandoffWait time.Duration `yaml:"handoff_wait"`
 	// AgentTokenEnv names the environment variable holding the bearer
 	// token of the agents' API; without it the API refuses every request.
 	AgentTokenEnv string `yaml:"agent_token_env"`
@@ -166,6 +171,9 @@ func (s *Settings) applyDefaults() {
 	}
 	if s.VoicemailMax == 0 {
 		s.VoicemailMax = 2 * time.Minute
+	}
+	if s.HandoffWait == 0 {
+		s.HandoffWait = 2 * time.Minute
 	}
 	if s.FallbackQueue == "" && len(s.Queues) > 0 {
 		s.FallbackQueue = s.Queues[0].Name
@@ -288,8 +296,8 @@ func (s *Settings) Validate() error {
 			ap.Prefix = "dargah:acd:"
 		}
 	}
-	if s.InputTimeout < 0 || s.PositionEvery < 0 || s.VoicemailMax < 0 {
-		add("input_timeout, position_every and voicemail_max must be positive")
+	if s.InputTimeout < 0 || s.PositionEvery < 0 || s.VoicemailMax < 0 || s.HandoffWait < 0 {
+		add("input_timeout, position_every, voicemail_max and handoff_wait must be positive")
 	}
 	if s.MaxRetries < 0 {
 		add("max_retries must not be negative")

@@ -92,6 +92,7 @@ func TestSettingsErrors(t *testing.T) {
 		"callback no slot": {"app: dargah", "app: dargah\ncallback_endpoint: PJSIP/trunk", "{number}"},
 		"api path slash":   {"app: dargah", "app: dargah\napi_path: /api/v1/lines/", "api_path"},
 		"api path pattern": {"app: dargah", "app: dargah\napi_path: /api/{x}", "api_path"},
+		"negative handoff": {"app: dargah", "app: dargah\nhandoff_wait: -1s", "handoff_wait"},
 	} {
 		src := strings.Replace(goodSettings, tc.from, tc.to, 1)
 		if src == goodSettings {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // handlers maps resource.nickname to its behaviour. Handlers run with s.mu
@@ -151,6 +152,9 @@ func (s *Server) endChannel(ch *channel, soft bool, cause int, causeTxt string) 
 		s.chEvent(ch, "ChannelDestroyed", map[string]any{"cause": cause, "cause_txt": causeTxt})
 	}
 	ch.dialing = false
+	if ch.absTimeout != nil {
+		ch.absTimeout.Stop()
+	}
 	delete(s.channels, ch.id)
 	s.order = slices.DeleteFunc(s.order, func(id string) bool { return id == ch.id })
 	s.gone[ch.id] = ch
@@ -390,13 +394,46 @@ func hGetVar(c *call, ch *channel) int {
 
 func hSetVar(c *call, ch *channel) int {
 	name, val := c.param("variable"), c.param("value")
-	if name == "CHANNEL(language)" {
+	switch name {
+	case "CHANNEL(language)":
 		ch.language = val
-	} else {
+	case "TIMEOUT(absolute)":
+		if !c.s.setAbsTimeout(ch, val) {
+			return c.fail(http.StatusBadRequest, "Failed to execute function")
+		}
+		ch.vars[name] = val
+	default:
 		ch.vars[name] = val
 	}
 	c.s.chEvent(ch, "ChannelVarset", map[string]any{"variable": name, "value": val})
 	return c.noContent()
+}
+
+// setAbsTimeout models TIMEOUT(absolute): seconds (a fraction allowed)
+// after it is set, Asterisk hangs the channel up, whether or not an app
+// is connected; 0 clears it. s.mu held; false for a value that is not a
+// number of seconds.
+func (s *Server) setAbsTimeout(ch *channel, val string) bool {
+	secs, err := strconv.ParseFloat(val, 64)
+	if err != nil || secs < 0 {
+		return false
+	}
+	if ch.absTimeout != nil {
+		ch.absTimeout.Stop()
+		ch.absTimeout = nil
+	}
+	if secs == 0 {
+		return true
+	}
+	ch.absTimeout = time.AfterFunc(time.Duration(secs*float64(time.Second)), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.channels[ch.id] == ch {
+			s.endChannel(ch, true, 16, "Normal Clearing")
+			s.touch()
+		}
+	})
+	return true
 }
 
 func hGetVars(c *call, ch *channel) int {
@@ -413,6 +450,9 @@ func hGetVars(c *call, ch *channel) int {
 
 func hSetVars(c *call, ch *channel) int {
 	for k, v := range c.bodyVars("variables") {
+		if k == "TIMEOUT(absolute)" && !c.s.setAbsTimeout(ch, v) {
+			return c.fail(http.StatusBadRequest, "Failed to execute function")
+		}
 		ch.vars[k] = v
 		c.s.chEvent(ch, "ChannelVarset", map[string]any{"variable": k, "value": v})
 	}

@@ -194,6 +194,13 @@ func (s *Server) AsteriskID() string { return s.cfg.AsteriskID }
 func (s *Server) Close() {
 	s.DropWebSocket()
 	s.hs.Close()
+	s.mu.Lock()
+	for _, ch := range s.channels {
+		if ch.absTimeout != nil {
+			ch.absTimeout.Stop()
+		}
+	}
+	s.mu.Unlock()
 }
 
 // touch wakes Wait callers; s.mu must be held.

@@ -31,6 +31,7 @@ type channel struct {
 	snoopOf    string
 
 	vars         map[string]string
+	absTimeout   *time.Timer // TIMEOUT(absolute): hangs the channel up when it fires
 	bridge       string
 	role         string
 	moh          bool
