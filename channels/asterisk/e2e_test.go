@@ -798,3 +798,63 @@ func count(played []string, media string) int {
 	}
 	return n
 }
+
+// TestHandOffConversation: a graceful stop does not cut a caller off from
+// the agent they are talking to. The conversation goes on in Asterisk; the
+// next Dargah (sharing the agent pool) takes it over, clears the deadline,
+// and when the caller hangs up it ends the agent's leg, frees the agent
+// and takes the call's outcome.
+func TestHandOffConversation(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{})
+	redisURL, prefix := testenv.RedisURL(t)
+	pool := fmt.Sprintf("  agent_pool: {redis_url: %q, prefix: %q}\n", redisURL, prefix+"acd:")
+	old := startPhoneOn(t, srv, pool, nil)
+	old.login("a1")
+	call := srv.NewCall("09150000092")
+	call.SendDTMF("11")
+	agent := srv.WaitOriginated("PJSIP/101")
+	old.connect(call, agent)
+	bridge := call.State().Bridge
+
+	stop(t, old)
+	for _, c := range []*aritest.Call{call, agent} {
+		st := c.State()
+		if st.Gone || st.Bridge != bridge || st.Vars["TIMEOUT(absolute)"] != "120" {
+			t.Fatalf("after a graceful stop %s: gone=%v in bridge %q (want %q), deadline %q",
+				c.ID(), st.Gone, st.Bridge, bridge, st.Vars["TIMEOUT(absolute)"])
+		}
+	}
+
+	next := startPhoneOn(t, srv, pool, nil)
+	srv.Wait("deadlines cleared", func() bool {
+		return call.State().Vars["TIMEOUT(absolute)"] == "0" && agent.State().Vars["TIMEOUT(absolute)"] == "0"
+	})
+	if agent.State().Gone || next.waiting("asphalt") != 0 {
+		t.Fatal("the next Dargah broke the conversation up (agent hung up, or caller queued again)")
+	}
+	call.Hangup()
+	srv.Wait("agent's leg ended with the call", func() bool { return agent.State().Gone })
+	eventually(t, "agent free again", func() bool {
+		var out struct {
+			Agents []struct {
+				ID    string `json:"id"`
+				State string `json:"state"`
+			} `json:"agents"`
+		}
+		next.do("GET", "/api/v1/agents", nil, &out)
+		return slices.ContainsFunc(out.Agents, func(a struct {
+			ID    string `json:"id"`
+			State string `json:"state"`
+		}) bool {
+			return a.ID == "a1" && a.State == "available"
+		})
+	})
+	var out struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	if code := next.do("POST", "/api/v1/agents/a1/calls/"+call.ID()+"/outcome", map[string]any{
+		"outcome": "case", "service_code": "asphalt", "description": "آسفالت خراب"}, &out); code != 200 || out.TrackingCode == "" {
+		t.Fatalf("outcome on the Dargah that took the call over: %d %+v", code, out)
+	}
+}

@@ -27,6 +27,8 @@ const (
 	// sets it on the callers it leaves on hold, so that nobody waits
 	// forever if no Dargah comes back.
 	varAbsTimeout = "TIMEOUT(absolute)"
+	// varTalk marks a caller in conversation: "agent leg,agent id".
+	varTalk = "DARGAH_TALK"
 )
 
 // run is the whole life of a call.
@@ -37,7 +39,7 @@ func (s *session) run(ctx context.Context, resumed bool) {
 	case errors.Is(err, errHangup):
 		s.log.Debug("caller hung up", "path", s.path)
 	case errors.Is(err, errHandedOff):
-		s.log.Info("stopping: caller left on hold for the next Dargah", "queue", s.queue, "for", s.p.set.HandoffWait)
+		s.log.Info("stopping: call left for the next Dargah", "queue", s.queue, "for", s.p.set.HandoffWait)
 	case ctx.Err() != nil:
 		s.hangup(ari.HangupCongestion) // Dargah is stopping
 	case err != nil:
@@ -52,7 +54,7 @@ func (s *session) run(ctx context.Context, resumed bool) {
 // Asterisk's absolute timeout as the bound on how long they wait to be
 // taken back. If the timeout cannot be set the caller is hung up: better
 // than music that might never end.
-func (s *session) handOff() error {
+func (s *session) handOff(legs ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	secs := strconv.FormatFloat(s.p.set.HandoffWait.Seconds(), 'f', -1, 64)
@@ -62,6 +64,11 @@ func (s *session) handOff() error {
 			return errHangup
 		}
 		return fmt.Errorf("set the hand-off deadline: %w", err)
+	}
+	for _, leg := range legs {
+		if err := s.cli.ChannelSetVar(ctx, leg, varAbsTimeout, secs); err != nil && !ari.IsNotFound(err) {
+			s.log.Warn("set the hand-off deadline", "channel", leg, "err", err)
+		}
 	}
 	return errHandedOff
 }
@@ -79,6 +86,9 @@ func (s *session) hangup(reason string) {
 
 func (s *session) flow(ctx context.Context, resumed bool) error {
 	if resumed {
+		if t, err := s.cli.ChannelVar(ctx, s.id, varTalk); err == nil && t != "" {
+			return s.talkOn(ctx, t)
+		}
 		if q, err := s.cli.ChannelVar(ctx, s.id, varQueue); err == nil && q != "" {
 			if _, ok := s.p.disp.Queue(q); ok {
 				if l, err := s.cli.ChannelVar(ctx, s.id, varLang); err == nil && gateway.SupportedLanguage(l) {
@@ -488,42 +498,90 @@ func (s *session) answered(ctx context.Context, r *ringing) error {
 			s.complete(r.agent.ID)
 			return err
 		}
-	} else if hold := s.p.holdingID(s.cli); hold != "" {
-		if err := s.cli.BridgeRemoveChannel(ctx, hold, s.id); err != nil && !ari.IsUnprocessable(err) && !ari.IsNotFound(err) {
-			s.log.Debug("leave holding bridge", "err", err)
+	}
+	// Connecting the two is finished even if Dargah starts stopping
+	// meanwhile: a conversation handed off on stop must be whole.
+	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if !s.cbTask {
+		// On the channel, so that the Dargah that finds this call after
+		// a stop or a crash knows it is a conversation (talkOn).
+		if err := s.cli.ChannelSetVar(setup, s.id, varTalk, r.leg+","+r.agent.ID); err != nil {
+			s.log.Debug("set channel variable", "name", varTalk, "err", err)
+		}
+		if hold := s.p.holdingID(s.cli); hold != "" {
+			if err := s.cli.BridgeRemoveChannel(setup, hold, s.id); err != nil && !ari.IsUnprocessable(err) && !ari.IsNotFound(err) {
+				s.log.Debug("leave holding bridge", "err", err)
+			}
 		}
 	}
 	br := "call-" + s.id
-	_, err := s.cli.BridgeCreate(ctx, ari.BridgeCreateRequest{ID: br, Type: []string{ari.BridgeMixing}, Name: "dargah call " + s.id})
+	_, err := s.cli.BridgeCreate(setup, ari.BridgeCreateRequest{ID: br, Type: []string{ari.BridgeMixing}, Name: "dargah call " + s.id})
 	if err == nil {
-		err = s.cli.BridgeAddChannel(ctx, br, ari.AddChannelRequest{Channels: []string{other, r.leg}})
+		err = s.cli.BridgeAddChannel(setup, br, ari.AddChannelRequest{Channels: []string{other, r.leg}})
 	}
 	if err != nil {
 		s.log.Warn("bridge caller and agent", "err", err)
 	}
-	// Talk until either side hangs up, then end the other.
+	return s.talk(ctx, r.leg, other, r.agent.ID)
+}
+
+// talk waits until either side hangs up, then ends the other, the bridge
+// and the agent's part. On a graceful stop a caller's conversation goes on
+// in Asterisk, for the next Dargah to look after (handOff).
+func (s *session) talk(ctx context.Context, leg, other, agent string) error {
 	for !(s.gone && !s.cbTask) {
 		m, err := s.next(ctx, 0)
 		if err != nil {
+			if ctx.Err() != nil && !s.cbTask && s.p.isStopping() {
+				return s.handOff(leg)
+			}
 			break
 		}
-		if ls, ok := m.(msgLegState); ok && (ls.id == r.leg || ls.id == other) && !ls.alive {
+		if ls, ok := m.(msgLegState); ok && (ls.id == leg || ls.id == other) && !ls.alive {
 			break
 		}
-		if ev, ok := m.(ari.Event); ok && (ends(ev, r.leg) || ends(ev, other)) {
+		if ev, ok := m.(ari.Event); ok && (ends(ev, leg) || ends(ev, other)) {
 			break
 		}
 	}
-	s.hangupLeg(r.leg)
+	s.hangupLeg(leg)
 	s.hangupLeg(other)
 	s.gone = true
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.cli.BridgeDestroy(dctx, br); err != nil && !ari.IsNotFound(err) {
+	if err := s.cli.BridgeDestroy(dctx, "call-"+s.id); err != nil && !ari.IsNotFound(err) {
 		s.log.Debug("destroy bridge", "err", err)
 	}
-	s.complete(r.agent.ID)
+	s.complete(agent)
 	return nil
+}
+
+// talkOn takes over a conversation a stopped (or crashed) Dargah left in
+// Asterisk: the agent's leg is watched like one this process dialled, and
+// the end of the call frees the agent as usual. A leg already gone means
+// the conversation ended meanwhile.
+func (s *session) talkOn(ctx context.Context, talk string) error {
+	leg, agent, _ := strings.Cut(talk, ",")
+	s.queue, _ = s.cli.ChannelVar(ctx, s.id, varQueue)
+	s.p.disp.TakeOver(s.id, agent, s.queue)
+	s.p.addLeg(leg, s)
+	s.p.pool.Remember(s.cli, leg)
+	s.p.remember(s, agent, func(r *callRecord) { r.Queue, r.AnsweredAt = s.queue, s.p.now() })
+	if ch, err := s.cli.ChannelGet(ctx, leg); err != nil || ch.State != ari.StateUp {
+		s.log.Info("conversation ended while no Dargah watched it", "leg", leg, "err", err)
+		s.hangupLeg(leg)
+		s.complete(agent)
+		return nil
+	}
+	for _, id := range []string{s.id, leg} {
+		if err := s.cli.ChannelSetVar(ctx, id, varAbsTimeout, "0"); err != nil && !ari.IsNotFound(err) {
+			s.log.Warn("clear the hand-off deadline", "channel", id, "err", err)
+		}
+	}
+	s.log.Info("taking over a conversation", "agent", agent, "leg", leg)
+	s.p.feeds.send(agent, feedEvent{Type: "answered", Call: s.id})
+	return s.talk(ctx, leg, s.id, agent)
 }
 
 func (s *session) complete(agent string) {

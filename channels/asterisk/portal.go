@@ -239,10 +239,12 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 	return nil
 }
 
-// Stop leaves callers waiting in a queue on hold for the next Dargah
-// (Settings.HandoffWait), hangs up the other calls in progress (their
-// state lives in this process), closes the ARI connections and waits for
-// the call goroutines, bounded by ctx.
+// Stop leaves callers waiting in a queue on hold, and conversations with
+// agents connected, for the next Dargah to take over (Settings.HandoffWait
+// bounds how long they wait for one); it hangs up the other calls in
+// progress (callers in the menu: their state lives in this process),
+// closes the ARI connections and waits for the call goroutines, bounded
+// by ctx.
 func (p *Portal) Stop(ctx context.Context) error {
 	if p.cancel == nil {
 		return nil
@@ -496,6 +498,13 @@ func (p *Portal) reconcile(server string) {
 			continue // not ours: another application's channel
 		}
 		if strings.HasPrefix(args, argAgent+",") || strings.HasPrefix(args, argCallback+",") || strings.Contains(ch.ID, legMark) {
+			if call, ok := strings.CutPrefix(args, argAgent+","); ok && live[call].ID != "" {
+				// An agent in conversation with a caller still here: the
+				// caller's session takes the leg over (talkOn).
+				if t, err := cli.ChannelVar(ctx, call, varTalk); err == nil && strings.HasPrefix(t, ch.ID+",") {
+					continue
+				}
+			}
 			p.hangupOn(server, ch.ID, ari.HangupNormal) // a leg whose call is gone
 			continue
 		}

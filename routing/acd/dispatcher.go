@@ -306,6 +306,16 @@ func (d *Dispatcher) Answered(ctx context.Context, callID string) (Agent, error)
 	return agent.Clone(), nil
 }
 
+// TakeOver records a call that was answered elsewhere (by this Dargah
+// before a restart, or by another instance that stopped) as in progress
+// here, so that Completed ends it. The agent's state is the pool's; it is
+// not changed.
+func (d *Dispatcher) TakeOver(callID, agentID, queue string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.active[callID] = activeCall{agentID: agentID, queue: queue}
+}
+
 // Completed ends an answered call: the agent goes to wrap-up for the
 // queue's wrap-up time.
 func (d *Dispatcher) Completed(ctx context.Context, callID string) (Agent, error) {

@@ -666,3 +666,31 @@ func TestMissedGoesToAnother(t *testing.T) {
 		t.Fatalf("after the miss: %v", got)
 	}
 }
+
+// TestTakeOver: a call answered through one dispatcher is ended through
+// another that shares its pool (the Dargah that took a conversation over
+// after a stop); before TakeOver that one does not know the call.
+func TestTakeOver(t *testing.T) {
+	t.Parallel()
+	cfg := acd.Config{Queues: []acd.QueueConfig{{Name: "q", WrapUp: -1}}}
+	first := newEnv(t, cfg)
+	next := newEnvOn(t, cfg, first.clk, first.pool)
+	ctx := context.Background()
+	first.login("a", map[string]int{"fa": 1})
+	first.enqueue(acd.Call{ID: "c", Queue: "q"})
+	as, err := first.d.Dispatch(ctx)
+	if err != nil || len(as) != 1 {
+		t.Fatalf("dispatch: %+v %v", as, err)
+	}
+	if _, err := first.d.Answered(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := next.d.Completed(ctx, "c"); err == nil {
+		t.Fatal("completed a call this dispatcher never knew")
+	}
+	next.d.TakeOver("c", "a", "q")
+	agent, err := next.d.Completed(ctx, "c")
+	if err != nil || agent.State != acd.Available {
+		t.Fatalf("completed after take-over: %+v %v", agent, err)
+	}
+}
