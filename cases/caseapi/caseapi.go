@@ -136,6 +136,8 @@ func (a *API) Register(mux Handler) {
 		{"POST /api/v1/staff/cases/{code}/extend", staff, a.extend},
 		{"POST /api/v1/staff/cases/{code}/rate", staff, a.rate},
 		{"POST /api/v1/staff/cases/{code}/resume", staff, a.resume},
+		{"POST /api/v1/staff/cases/{code}/duplicate", staff, a.duplicate},
+		{"POST /api/v1/staff/cases/{code}/not-duplicate", staff, a.notDuplicate},
 		{"POST /api/v1/staff/cases/{code}/events/{id}/ack", staff, a.ack},
 		{"GET /api/v1/staff/outbox", staff, a.outbox},
 		{"POST /api/v1/staff/outbox/{id}/requeue", staff, a.requeue},
@@ -416,6 +418,29 @@ func (a *API) resume(w http.ResponseWriter, r *http.Request, actor process.Actor
 		return err
 	}
 	c, err := a.eng.Resume(r.Context(), r.PathValue("code"), actor, in.Note)
+	return done(w, c, err)
+}
+
+func (a *API) duplicate(w http.ResponseWriter, r *http.Request, actor process.Actor) error {
+	var in struct {
+		Of   string `json:"of"` // the master case's tracking code
+		Note string `json:"note"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := a.eng.MarkDuplicate(r.Context(), r.PathValue("code"), actor, in.Of, in.Note)
+	return done(w, c, err)
+}
+
+func (a *API) notDuplicate(w http.ResponseWriter, r *http.Request, actor process.Actor) error {
+	var in struct {
+		Note string `json:"note"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := a.eng.NotDuplicate(r.Context(), r.PathValue("code"), actor, in.Note)
 	return done(w, c, err)
 }
 

@@ -233,3 +233,25 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 	})
 }
+
+func TestDuplicateMarks(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	master := f.open()
+	m := storetest.Lighting(f.clock.Now())
+	m.Location = nil // not found by the Opened hook
+	_, c := f.env.OpenCase(t, m)
+	dup := c.TrackingCode
+	f.do(lighting, "POST", "/api/v1/staff/cases/"+dup+"/duplicate", `{"of": "`+master+`"}`, http.StatusForbidden)
+	f.do(staff, "POST", "/api/v1/staff/cases/"+dup+"/duplicate", `{"of": "123"}`, http.StatusUnprocessableEntity)
+	out := f.do(staff, "POST", "/api/v1/staff/cases/"+dup+"/duplicate", `{"of": "`+master+`", "note": "همان تیر"}`, http.StatusOK)
+	if out["case"].(map[string]any)["status"] != "open" {
+		t.Fatalf("marked duplicate: %v", out)
+	}
+	f.do(staff, "POST", "/api/v1/staff/cases/"+dup+"/duplicate", `{"of": "`+master+`"}`, http.StatusConflict)
+	out = f.do(staff, "POST", "/api/v1/staff/cases/"+dup+"/not-duplicate", `{}`, http.StatusOK)
+	if out["case"].(map[string]any)["status"] != "assigned" {
+		t.Fatalf("duplicate mark undone: %v", out)
+	}
+	f.do(staff, "POST", "/api/v1/staff/cases/"+dup+"/not-duplicate", `{}`, http.StatusConflict)
+}

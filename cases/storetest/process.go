@@ -23,6 +23,7 @@ import (
 	"github.com/dargah137/dargah/channels"
 	"github.com/dargah137/dargah/configs"
 	"github.com/dargah137/dargah/gateway"
+	"github.com/dargah137/dargah/internal/digits"
 )
 
 // The 137 process (cases/process) over each store: every step, every
@@ -36,6 +37,7 @@ func processTests() []Test {
 		{"ProcessIllegalTransitions", testProcessIllegalTransitions},
 		{"ProcessFeedbackTimeout", testProcessFeedbackTimeout},
 		{"ProcessDuplicates", testProcessDuplicates},
+		{"ProcessMarkDuplicate", testProcessMarkDuplicate},
 		{"ProcessConcurrentOpening", testProcessConcurrentOpening},
 		{"ProcessRejectAndReassign", testProcessRejectAndReassign},
 		{"ProcessRatingMessage", testProcessRatingMessage},
@@ -443,6 +445,106 @@ func testProcessDuplicates(t *testing.T, e *Env) {
 	}
 	if toDup != 1 {
 		t.Fatalf("duplicate's reporter notices: %d", toDup)
+	}
+}
+
+// testProcessMarkDuplicate: staff mark the duplicates the Opened hook could
+// not see (no location, another service) and undo a wrong mark.
+func testProcessMarkDuplicate(t *testing.T, e *Env) {
+	eng, ps := e.Engine(t, nil)
+	_, master := e.OpenCase(t, Lighting(e.Clock.Now()))
+	far := Lighting(e.Clock.Now())
+	far.Location = nil // no location: the hook cannot tell
+	far.Portal, far.Contact.TelegramID = "telegram", "778"
+	_, a := e.OpenCase(t, far)
+	if a.Status != cases.StatusAssigned || a.Department == "" {
+		t.Fatalf("case without a location: %s in %q", a.Status, a.Department)
+	}
+	webhooks := func(c cases.Case, kind string) (n int) {
+		for _, o := range outbox(t, e, ps, cases.OutboxPending) {
+			if o.CaseID == c.ID && o.Channel == cases.OutboxWebhook && o.Kind == kind {
+				n++
+			}
+		}
+		return n
+	}
+	assignedHooks := webhooks(a, "assigned")
+	missing, err := cases.NewTrackingCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, master := range map[string]string{"not a code": "12345", "no such case": missing, "itself": a.TrackingCode} {
+		if _, err := eng.MarkDuplicate(e.Ctx, a.TrackingCode, staff, master, ""); !errors.Is(err, cases.ErrInvalidStep) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+
+	// Typed with Persian digits, as staff do.
+	c := must(t)(eng.MarkDuplicate(e.Ctx, a.TrackingCode, staff, " "+digits.ToPersian(master.TrackingCode), "همان تیر برق"))
+	_, st := state(t, e, ps, a.TrackingCode)
+	if st.DuplicateOf != master.TrackingCode || c.Status != cases.StatusOpen || c.Department != "" || !c.DueAt.IsZero() || st.TimerKind != "" {
+		t.Fatalf("marked: of %q, %s in %q, due %v, timer %q", st.DuplicateOf, c.Status, c.Department, c.DueAt, st.TimerKind)
+	}
+	if ks := kinds(t, e, c); ks[len(ks)-1] != "duplicate" {
+		t.Fatalf("timeline %v", ks)
+	}
+	if webhooks(a, "closed") != assignedHooks {
+		t.Fatalf("the department that had the case was not told it is closed for them (%d assigned webhooks)", assignedHooks)
+	}
+	if _, err := eng.MarkDuplicate(e.Ctx, a.TrackingCode, staff, master.TrackingCode, ""); !errors.Is(err, cases.ErrConflict) {
+		t.Fatalf("marked twice: %v", err)
+	}
+
+	// A wrong mark undone: back to a department with a fresh deadline.
+	e.Clock.Advance(time.Hour)
+	c = must(t)(eng.NotDuplicate(e.Ctx, a.TrackingCode, staff, "دو تیر جدا"))
+	if _, st := state(t, e, ps, a.TrackingCode); st.DuplicateOf != "" || c.Status != cases.StatusAssigned || c.Department == "" || !c.DueAt.After(e.Clock.Now()) {
+		t.Fatalf("undone: of %q, %s in %q, due %v", st.DuplicateOf, c.Status, c.Department, c.DueAt)
+	}
+	if ks := kinds(t, e, c); !slices.Equal(ks[len(ks)-2:], []string{"not_duplicate", "assigned"}) {
+		t.Fatalf("timeline %v", ks)
+	}
+	if _, err := eng.NotDuplicate(e.Ctx, a.TrackingCode, staff, ""); !errors.Is(err, cases.ErrConflict) {
+		t.Fatalf("undone twice: %v", err)
+	}
+
+	// Marked against a duplicate, a case joins that one's master; all are
+	// resolved with the master's answer.
+	must(t)(eng.MarkDuplicate(e.Ctx, a.TrackingCode, staff, master.TrackingCode, ""))
+	other := NewMessage(e.Clock.Now())
+	other.ServiceCode, other.Location = "asphalt", nil // filed under another service
+	_, b := e.OpenCase(t, other)
+	must(t)(eng.MarkDuplicate(e.Ctx, b.TrackingCode, staff, a.TrackingCode, ""))
+	if _, st := state(t, e, ps, b.TrackingCode); st.DuplicateOf != master.TrackingCode {
+		t.Fatalf("duplicate of a duplicate points at %q, want the master %s", st.DuplicateOf, master.TrackingCode)
+	}
+	must(t)(eng.Answer(e.Ctx, master.TrackingCode, dept, "تعمیر شد", nil))
+	must(t)(eng.Verify(e.Ctx, master.TrackingCode, staff, ""))
+	for _, k := range []cases.Case{a, b} {
+		if k, _ = state(t, e, ps, k.TrackingCode); k.Status != cases.StatusClosed || k.Outcome != process.OutcomeDuplicateResolved {
+			t.Fatalf("%s after the master was resolved: %s %q", k.TrackingCode, k.Status, k.Outcome)
+		}
+	}
+
+	// A late report of a problem already answered is answered at once.
+	late := NewMessage(e.Clock.Now())
+	late.Location, late.Portal, late.Contact.TelegramID = nil, "telegram", "779"
+	_, l := e.OpenCase(t, late)
+	l = must(t)(eng.MarkDuplicate(e.Ctx, l.TrackingCode, staff, master.TrackingCode, ""))
+	if l.Status != cases.StatusClosed || l.Answer != "تعمیر شد" {
+		t.Fatalf("late duplicate of an answered case: %s %q", l.Status, l.Answer)
+	}
+	told := 0
+	for _, o := range outbox(t, e, ps, cases.OutboxPending) {
+		if o.CaseID == l.ID && o.Channel == cases.OutboxNotice && o.Kind == "resolved" {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Fatalf("the late reporter got %d notices", told)
+	}
+	if _, err := eng.MarkDuplicate(e.Ctx, l.TrackingCode, staff, master.TrackingCode, ""); !errors.Is(err, cases.ErrConflict) {
+		t.Fatalf("mark a closed case: %v", err)
 	}
 }
 
