@@ -21,30 +21,57 @@ type CaseActions interface {
 	FollowUpReturn(ctx context.Context, code string, a process.Actor, note string) (cases.Case, error)
 	FollowUpEscalate(ctx context.Context, code string, a process.Actor, note string) (cases.Case, error)
 	FollowUpClose(ctx context.Context, code string, a process.Actor, note string) (cases.Case, error)
+	MarkDuplicate(ctx context.Context, code string, a process.Actor, master, note string) (cases.Case, error)
+	NotDuplicate(ctx context.Context, code string, a process.Actor, note string) (cases.Case, error)
 }
 
 // action is one button on the case page.
 type action struct {
 	Name     string
 	NeedText bool
+	NeedCode bool // another case's tracking code (the form's "of" field)
 }
 
 // actionsFor lists what u may do to k now: officials accept and answer
-// their department's assigned cases, 137 staff verify answers, the
-// follow-up unit settles follow-up cases. Inspection and admins only read.
-func actionsFor(u users.User, k cases.Case) []action {
+// their department's assigned cases, 137 staff verify answers and mark a
+// case the duplicate of another (or undo the mark; dupOf is the master k
+// duplicates, if any), the follow-up unit settles follow-up cases.
+// Inspection and admins only read.
+func actionsFor(u users.User, k cases.Case, dupOf string) []action {
 	var out []action
 	switch {
 	case u.Has(users.RoleDepartment) && k.Department == u.Department && k.Status == cases.StatusAssigned:
-		out = append(out, action{"accept", false}, action{"answer", true})
+		out = append(out, action{Name: "accept"}, action{Name: "answer", NeedText: true})
 	}
-	if (u.Has(users.RoleAgent) || u.Has(users.RoleSupervisor)) && k.Status == cases.StatusAnswered {
-		out = append(out, action{"verify", false})
+	staff := u.Has(users.RoleAgent) || u.Has(users.RoleSupervisor)
+	if staff && k.Status == cases.StatusAnswered {
+		out = append(out, action{Name: "verify"})
+	}
+	switch {
+	case staff && dupOf == "" && (k.Status == cases.StatusOpen || k.Status == cases.StatusAssigned || k.Status == cases.StatusWaiting):
+		out = append(out, action{Name: "duplicate", NeedCode: true})
+	case staff && dupOf != "" && k.Status == cases.StatusOpen:
+		out = append(out, action{Name: "not_duplicate"})
 	}
 	if u.Has(users.RoleFollowUp) && k.Status == cases.StatusFollowUp {
-		out = append(out, action{"followup_return", false}, action{"followup_escalate", false}, action{"followup_close", false})
+		out = append(out, action{Name: "followup_return"}, action{Name: "followup_escalate"}, action{Name: "followup_close"})
 	}
 	return out
+}
+
+// duplicateOf reads from a case's timeline the case it duplicates, if any:
+// the latest duplicate mark that was not undone.
+func duplicateOf(events []cases.Event) string {
+	of := ""
+	for _, e := range events {
+		switch e.Kind {
+		case "duplicate":
+			of = e.Data["master"]
+		case "not_duplicate":
+			of = ""
+		}
+	}
+	return of
 }
 
 func (c *Console) caseAction(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -54,8 +81,14 @@ func (c *Console) caseAction(w http.ResponseWriter, r *http.Request, p *principa
 		return
 	}
 	name := r.PostFormValue("action")
+	events, err := c.cases.CaseEvents(r.Context(), k.ID, false)
+	if err != nil {
+		c.log.Error("console: case events", "err", err)
+		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
+		return
+	}
 	var allowed *action
-	for _, a := range actionsFor(p.user, k) {
+	for _, a := range actionsFor(p.user, k, duplicateOf(events)) {
 		if a.Name == name {
 			allowed = &a
 		}
@@ -70,9 +103,13 @@ func (c *Console) caseAction(w http.ResponseWriter, r *http.Request, p *principa
 		c.showCase(w, r, p, k, http.StatusUnprocessableEntity, translate(lang, "err_answer"), "")
 		return
 	}
+	of := strings.TrimSpace(r.PostFormValue("of"))
+	if allowed.NeedCode && (of == "" || utf8.RuneCountInString(of) > 20) {
+		c.showCase(w, r, p, k, http.StatusUnprocessableEntity, translate(lang, "err_duplicate"), "")
+		return
+	}
 	ctx := r.Context()
 	u := p.user
-	var err error
 	switch name {
 	case "accept":
 		_, err = c.actions.Accept(ctx, k.TrackingCode, process.Actor{Role: process.RoleDepartment, Department: u.Department, Name: u.Username})
@@ -80,6 +117,10 @@ func (c *Console) caseAction(w http.ResponseWriter, r *http.Request, p *principa
 		_, err = c.actions.Answer(ctx, k.TrackingCode, process.Actor{Role: process.RoleDepartment, Department: u.Department, Name: u.Username}, text, nil)
 	case "verify":
 		_, err = c.actions.Verify(ctx, k.TrackingCode, process.Actor{Role: process.RoleStaff, Name: u.Username}, text)
+	case "duplicate":
+		_, err = c.actions.MarkDuplicate(ctx, k.TrackingCode, process.Actor{Role: process.RoleStaff, Name: u.Username}, of, text)
+	case "not_duplicate":
+		_, err = c.actions.NotDuplicate(ctx, k.TrackingCode, process.Actor{Role: process.RoleStaff, Name: u.Username}, text)
 	case "followup_return":
 		_, err = c.actions.FollowUpReturn(ctx, k.TrackingCode, process.Actor{Role: process.RoleFollowUp, Name: u.Username}, text)
 	case "followup_escalate":
@@ -94,13 +135,17 @@ func (c *Console) caseAction(w http.ResponseWriter, r *http.Request, p *principa
 		c.showCase(w, r, p, k, http.StatusConflict, translate(lang, "err_state"), "")
 		return
 	case errors.Is(err, cases.ErrInvalidStep):
-		c.showCase(w, r, p, k, http.StatusUnprocessableEntity, translate(lang, "err_answer"), "")
+		msg := "err_answer"
+		if allowed.NeedCode {
+			msg = "err_duplicate"
+		}
+		c.showCase(w, r, p, k, http.StatusUnprocessableEntity, translate(lang, msg), "")
 		return
 	case err != nil:
 		c.log.Error("console: case action", "action", name, "case", k.TrackingCode, "err", err)
 		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
 		return
 	}
-	c.audit(ctx, r, u.Username, "case_"+name, k.TrackingCode, "")
+	c.audit(ctx, r, u.Username, "case_"+name, k.TrackingCode, of)
 	http.Redirect(w, r, c.cfg.Prefix+"/cases/"+k.TrackingCode+"?done="+name, http.StatusSeeOther)
 }

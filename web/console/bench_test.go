@@ -32,7 +32,7 @@ func BenchmarkRenderCase(b *testing.B) {
 		evs = append(evs, cases.Event{At: at.Add(time.Duration(i) * time.Minute), Kind: "assigned", Actor: "system", Note: "یادداشت", Public: i%2 == 0})
 	}
 	p := &principal{user: users.User{Username: "u", Roles: []users.Role{users.RoleDepartment}, Department: "civil_works"}, session: users.Session{CSRF: "t"}}
-	d := caseData{Case: k, Events: evs, Actions: actionsFor(p.user, k)}
+	d := caseData{Case: k, Events: evs, Actions: actionsFor(p.user, k, "")}
 	r := httptest.NewRequest("GET", "/console/cases/1234567890", nil)
 	b.ReportAllocs()
 	for b.Loop() {

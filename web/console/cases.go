@@ -118,9 +118,11 @@ func (c *Console) loadCase(w http.ResponseWriter, r *http.Request, p *principal)
 }
 
 type caseData struct {
-	Case    cases.Case
-	Events  []cases.Event
-	Actions []action
+	Case        cases.Case
+	Events      []cases.Event
+	Actions     []action
+	DuplicateOf string // the case this one duplicates, if any
+	NeedCode    bool   // an action takes another case's tracking code
 }
 
 func (c *Console) caseView(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -143,9 +145,14 @@ func (c *Console) showCase(w http.ResponseWriter, r *http.Request, p *principal,
 		c.fail(w, r, p, http.StatusInternalServerError, "server_error")
 		return
 	}
+	dupOf := duplicateOf(events)
 	var acts []action
 	if c.actions != nil {
-		acts = actionsFor(p.user, k)
+		acts = actionsFor(p.user, k, dupOf)
 	}
-	c.render(w, r, p, status, "case", "tracking", view{Data: caseData{Case: k, Events: events, Actions: acts}, Error: msg, Flash: flash})
+	d := caseData{Case: k, Events: events, Actions: acts, DuplicateOf: dupOf}
+	for _, a := range acts {
+		d.NeedCode = d.NeedCode || a.NeedCode
+	}
+	c.render(w, r, p, status, "case", "tracking", view{Data: d, Error: msg, Flash: flash})
 }

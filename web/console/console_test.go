@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dargah137/dargah/cases"
 	"github.com/dargah137/dargah/internal/app/apptest"
+	"github.com/dargah137/dargah/internal/digits"
 	"github.com/dargah137/dargah/web/console/users"
 )
 
@@ -498,5 +500,44 @@ func TestSessionCookieAndRevocation(t *testing.T) {
 	}
 	if code, _ := c.signIn("mina", "a-new-password-2"); code != http.StatusUnauthorized {
 		t.Errorf("disabled user signing in: %d", code)
+	}
+}
+
+// TestDuplicateMark: an agent marks a case the duplicate of another from
+// the case page (the master's code typed with Persian digits), sees which
+// case it duplicates, and undoes the mark.
+func TestDuplicateMark(t *testing.T) {
+	t.Parallel()
+	e := start(t, apptest.Embedded)
+	ctx := context.Background()
+	master := openCase(t, e, "d-1", "خیابان سناباد چاله دارد و آسفالت خراب شده")
+	dup := openCase(t, e, "d-2", "آسفالت سناباد نزدیک چهارراه خراب است")
+	addUser(t, e.Users, users.User{Username: "sara", Roles: []users.Role{users.RoleAgent}}, "agent-password-1")
+	agent := newClient(t, e.URL)
+	if code, _ := agent.signIn("sara", "agent-password-1"); code != http.StatusOK {
+		t.Fatalf("agent sign-in: %d", code)
+	}
+	page := "/console/cases/" + dup.TrackingCode
+	if _, body := agent.get(page); !strings.Contains(body, `id="act-duplicate"`) || !strings.Contains(body, `id="of"`) {
+		t.Fatal("the case page offers no duplicate mark")
+	}
+	if code, body := agent.post(page+"/actions", url.Values{"action": {"duplicate"}, "of": {"۱۲۳"}}); code != http.StatusUnprocessableEntity {
+		t.Errorf("a bad master code: %d", code)
+	} else {
+		mustContain(t, body, "کد پیگیری یک پروندهٔ دیگر")
+	}
+	code, body := agent.post(page+"/actions", url.Values{"action": {"duplicate"}, "of": {digits.ToPersian(master.TrackingCode)}, "text": {"همان چاله"}})
+	if code != http.StatusOK {
+		t.Fatalf("mark duplicate: %d", code)
+	}
+	mustContain(t, body, `id="duplicate-of"`, master.TrackingCode, `id="act-not_duplicate"`, "همان چاله")
+	if k, _ := e.H.Store.CaseGetByTracking(ctx, dup.TrackingCode); k.Status != cases.StatusOpen || k.Department != "" {
+		t.Errorf("after the mark the case is %s in %q", k.Status, k.Department)
+	}
+	if code, body := agent.post(page+"/actions", url.Values{"action": {"not_duplicate"}}); code != http.StatusOK || strings.Contains(body, `id="duplicate-of"`) {
+		t.Errorf("undo the mark: %d", code)
+	}
+	if k, _ := e.H.Store.CaseGetByTracking(ctx, dup.TrackingCode); k.Status != cases.StatusAssigned || k.Department == "" {
+		t.Errorf("after undoing the mark the case is %s in %q", k.Status, k.Department)
 	}
 }

@@ -150,19 +150,22 @@ func TestActionsFor(t *testing.T) {
 	fu := users.User{Roles: []users.Role{users.RoleFollowUp}}
 	insp := users.User{Roles: []users.Role{users.RoleInspection}}
 	for _, tc := range []struct {
-		u    users.User
-		k    cases.Case
-		want string
+		u     users.User
+		k     cases.Case
+		dupOf string
+		want  string
 	}{
-		{off, cases.Case{Department: "roads", Status: cases.StatusAssigned}, "accept,answer"},
-		{off, cases.Case{Department: "water", Status: cases.StatusAssigned}, ""},
-		{off, cases.Case{Department: "roads", Status: cases.StatusAnswered}, ""},
-		{staff, cases.Case{Status: cases.StatusAnswered}, "verify"},
-		{staff, cases.Case{Status: cases.StatusAssigned}, ""},
-		{fu, cases.Case{Status: cases.StatusFollowUp}, "followup_return,followup_escalate,followup_close"},
-		{insp, cases.Case{Status: cases.StatusFollowUp, EscalationLevel: 2}, ""},
+		{off, cases.Case{Department: "roads", Status: cases.StatusAssigned}, "", "accept,answer"},
+		{off, cases.Case{Department: "water", Status: cases.StatusAssigned}, "", ""},
+		{off, cases.Case{Department: "roads", Status: cases.StatusAnswered}, "", ""},
+		{staff, cases.Case{Status: cases.StatusAnswered}, "", "verify"},
+		{staff, cases.Case{Status: cases.StatusAssigned}, "", "duplicate"},
+		{staff, cases.Case{Status: cases.StatusOpen}, "1234567890", "not_duplicate"},
+		{staff, cases.Case{Status: cases.StatusClosed}, "1234567890", ""},
+		{fu, cases.Case{Status: cases.StatusFollowUp}, "", "followup_return,followup_escalate,followup_close"},
+		{insp, cases.Case{Status: cases.StatusFollowUp, EscalationLevel: 2}, "", ""},
 	} {
-		if got := names(actionsFor(tc.u, tc.k)); got != tc.want {
+		if got := names(actionsFor(tc.u, tc.k, tc.dupOf)); got != tc.want {
 			t.Errorf("actionsFor(%v, %s/%s) = %q, want %q", tc.u.Roles, tc.k.Department, tc.k.Status, got, tc.want)
 		}
 	}
