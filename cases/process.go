@@ -124,6 +124,17 @@ type Hooks struct {
 	// DuplicateRadiusM is how close (metres) an open case of the same
 	// service must be for a new one to be its duplicate; 0 turns it off.
 	DuplicateRadiusM float64
+	// Committed, when set, is called after MessageDecide has committed a
+	// decision that opened or changed a case: what Opened and Linked
+	// wrote (outbox rows) is visible to other transactions from then on.
+	Committed func()
+}
+
+// Decided calls h.Committed, if any, once MessageDecide has committed d.
+func (h *Hooks) Decided(d gateway.Decision) {
+	if h != nil && h.Committed != nil && (d.Outcome == gateway.OutcomeCaseOpened || d.LinkedTracking != "") {
+		h.Committed()
+	}
 }
 
 // ProcessStore is what cases/process needs from a store, besides Store.

@@ -158,6 +158,7 @@ func (s *Store) MessageDecide(ctx context.Context, id string, d gateway.Decision
 	if err != nil {
 		return gateway.Receipt{}, fmt.Errorf("decide message %s: %w", id, err)
 	}
+	s.hooks.Load().Decided(d)
 	return r, nil
 }
 

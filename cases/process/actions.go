@@ -55,14 +55,19 @@ func invalid(format string, args ...any) error {
 
 // step runs fn on the case with a visibility check, as one transaction.
 func (e *Engine) step(ctx context.Context, code string, a Actor, fn func(c *cases.Case, st *cases.State, now time.Time, eff *cases.Effects) error) (cases.Case, error) {
+	wrote := false
 	c, _, err := e.store.CaseStep(ctx, code, func(c *cases.Case, st *cases.State) (cases.Effects, error) {
 		var eff cases.Effects
 		if !a.Sees(*c) {
 			return eff, fmt.Errorf("case %s: %w", code, cases.ErrNotFound)
 		}
 		err := fn(c, st, e.clock(), &eff)
+		wrote = len(eff.Outbox) > 0 || eff.Duplicates != nil
 		return eff, err
 	})
+	if err == nil && wrote {
+		e.deliverSoon() // committed: a pass now finds the rows
+	}
 	return c, err
 }
 
@@ -377,5 +382,9 @@ func (e *Engine) Store() cases.ProcessStore { return e.store }
 
 // Requeue makes a dead-lettered outbox row pending again, due now.
 func (e *Engine) Requeue(ctx context.Context, id int64) error {
-	return e.store.OutboxRequeue(ctx, id, e.clock())
+	if err := e.store.OutboxRequeue(ctx, id, e.clock()); err != nil {
+		return err
+	}
+	e.deliverSoon()
+	return nil
 }

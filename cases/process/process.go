@@ -81,11 +81,10 @@ type Config struct {
 	Batch int
 	// Tick is how often Run looks for due deadlines and deliveries; default 5s.
 	Tick time.Duration
-	// DeliverAfter is how soon after this instance writes an outbox row
-	// Run starts a delivery pass, without waiting for the next Tick:
-	// long enough for the writing transaction to commit and for rows
-	// written meanwhile to join the same pass; default 200ms. A row the
-	// pass misses goes at the next pass or Tick.
+	// DeliverAfter is how soon after this instance commits an outbox row
+	// Run starts a delivery pass, without waiting for the next Tick: long
+	// enough for rows committed meanwhile to join the same pass; default
+	// 200ms. A row the pass misses goes at the next pass or Tick.
 	DeliverAfter time.Duration
 	// Lease is how long a claimed outbox row is hidden from other workers;
 	// default 5m (longer than an attempt's timeout).
@@ -179,7 +178,10 @@ func New(cfg Config) (*Engine, error) {
 // Install puts the engine's hooks into the store, so that MessageDecide
 // assigns new cases and records replies and ratings.
 func (e *Engine) Install() {
-	e.store.SetHooks(cases.Hooks{Opened: e.opened, Linked: e.linked, DuplicateRadiusM: e.ladder.Process.DuplicateRadiusM})
+	e.store.SetHooks(cases.Hooks{Opened: e.opened, Linked: e.linked, DuplicateRadiusM: e.ladder.Process.DuplicateRadiusM,
+		// Outbox rows the hooks wrote are visible once the decision has
+		// committed: a pass asked for earlier could miss them.
+		Committed: e.deliverSoon})
 }
 
 func (e *Engine) clock() time.Time { return e.now().UTC().Truncate(time.Microsecond) }
@@ -259,7 +261,6 @@ func (e *Engine) notifyOfficials(c *cases.Case, a org.Assignment, plan escalatio
 			return err
 		}
 		eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: id, Channel: channel, Kind: string(kind), Target: target, Body: b})
-		e.deliverSoon()
 		return nil
 	}
 	for _, t := range targets {
@@ -309,7 +310,6 @@ func (e *Engine) webhook(c *cases.Case, a org.Assignment, plan escalation.Plan, 
 	}
 	eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: ev.ID, Channel: cases.OutboxWebhook, Kind: string(kind),
 		Target: wh.URL, SecretEnv: wh.SecretEnv, Body: body})
-	e.deliverSoon()
 	return nil
 }
 
@@ -329,7 +329,6 @@ func (e *Engine) notice(c *cases.Case, kind, text string, eff *cases.Effects) er
 		return err
 	}
 	eff.Outbox = append(eff.Outbox, cases.Outbox{EventID: id, Channel: cases.OutboxNotice, Kind: kind, Target: c.Portal, Body: body})
-	e.deliverSoon()
 	return nil
 }
 
@@ -438,6 +437,9 @@ func (e *Engine) Fire(ctx context.Context) (int, error) {
 		total += n
 		if err == nil {
 			e.fired.Add(float64(n))
+		}
+		if n > 0 {
+			e.deliverSoon()
 		}
 		if err != nil || n < e.cfg.Batch {
 			return total, err
