@@ -858,3 +858,37 @@ func TestHandOffConversation(t *testing.T) {
 		t.Fatalf("outcome on the Dargah that took the call over: %d %+v", code, out)
 	}
 }
+
+// TestStopDuringVoicemailConfirmation: a stop while the caller hears
+// "voicemail saved" ends the call at once; the voicemail is kept. The
+// confirmation waits for ARI events, which stop with Dargah: it used to
+// hold the stop until the shutdown deadline.
+func TestStopDuringVoicemailConfirmation(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{ManualPlaybacks: true})
+	tehran, _ := time.LoadLocation("Asia/Tehran")
+	friday3am := time.Date(2026, 11, 27, 3, 0, 0, 0, tehran)
+	p := startPhoneOn(t, srv, `  hours:
+    timezone: Asia/Tehran
+    open:
+      - {days: [sat, sun, mon, tue, wed], from: "07:00", to: "22:00"}
+`, func() time.Time { return friday3am })
+	call := srv.NewCall("09351112234")
+	for len(srv.RequestsFor("channels.record")) == 0 {
+		for _, id := range srv.Playbacks() {
+			if pb, ok := srv.Playback(id); ok && pb.State == "playing" {
+				srv.FinishPlayback(id) // the "closed" prompt
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	call.SendDTMF("#") // ends the recording
+	srv.Wait("voicemail saved prompt playing", func() bool { return played(call, "voicemail-saved") })
+	if _, err := p.h.Store.MessageGetByPortalID(context.Background(), "phone", "vm:"+call.ID()); err != nil {
+		t.Fatalf("the voicemail was not stored: %v", err)
+	}
+	stop(t, p)
+	if !call.State().Gone {
+		t.Fatal("the caller is still on the line after the stop")
+	}
+}

@@ -568,8 +568,13 @@ func (s *session) talkOn(ctx context.Context, talk string) error {
 	s.p.addLeg(leg, s)
 	s.p.pool.Remember(s.cli, leg)
 	s.p.remember(s, agent, func(r *callRecord) { r.Queue, r.AnsweredAt = s.queue, s.p.now() })
-	if ch, err := s.cli.ChannelGet(ctx, leg); err != nil || ch.State != ari.StateUp {
-		s.log.Info("conversation ended while no Dargah watched it", "leg", leg, "err", err)
+	ch, err := s.cli.ChannelGet(ctx, leg)
+	if err != nil && !ari.IsNotFound(err) {
+		s.complete(agent)
+		return fmt.Errorf("take over the conversation with agent leg %s: %w", leg, err)
+	}
+	if err != nil || ch.State != ari.StateUp {
+		s.log.Info("conversation ended while no Dargah watched it", "leg", leg)
 		s.hangupLeg(leg)
 		s.complete(agent)
 		return nil
@@ -692,16 +697,19 @@ func (s *session) voicemail(ctx context.Context, reason string) error {
 		}
 	}
 	s.digits = s.digits[:0] // the "#" that ended the recording
-	ctx = context.WithoutCancel(ctx)
+	// A recorded voicemail is kept even if Dargah starts stopping now.
+	// Only that: the confirmation below waits for ARI events, which stop
+	// with Dargah, so it keeps ctx.
+	keep := context.WithoutCancel(ctx)
 	var buf bytes.Buffer
-	n, ctype, err := s.cli.StoredRecordingFile(ctx, name, &buf)
+	n, ctype, err := s.cli.StoredRecordingFile(keep, name, &buf)
 	if err != nil {
 		return fmt.Errorf("fetch voicemail %s: %w", name, err)
 	}
 	if ctype == "" || strings.HasPrefix(ctype, "application/octet-stream") {
 		ctype = "audio/wav"
 	}
-	att, err := s.p.env.Attachments.AttachmentSave(ctx, gateway.Attachment{ContentType: ctype, Filename: name + ".wav", Size: n}, buf.Bytes())
+	att, err := s.p.env.Attachments.AttachmentSave(keep, gateway.Attachment{ContentType: ctype, Filename: name + ".wav", Size: n}, buf.Bytes())
 	if err != nil {
 		return fmt.Errorf("save voicemail %s: %w", name, err)
 	}
@@ -709,11 +717,11 @@ func (s *session) voicemail(ctx context.Context, reason string) error {
 	msg.Attachments = []gateway.Attachment{att}
 	msg.Metadata["kind"] = "voicemail"
 	msg.Metadata["reason"] = reason
-	rcpt, err := s.p.env.Intake.Submit(ctx, msg)
+	rcpt, err := s.p.env.Intake.Submit(keep, msg)
 	if err != nil {
 		return fmt.Errorf("submit voicemail: %w", err)
 	}
-	if err := s.cli.StoredRecordingDelete(ctx, name); err != nil {
+	if err := s.cli.StoredRecordingDelete(keep, name); err != nil {
 		s.log.Debug("delete stored voicemail", "err", err)
 	}
 	if s.gone {
