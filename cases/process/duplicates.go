@@ -61,17 +61,29 @@ func (e *Engine) MarkDuplicate(ctx context.Context, code string, a Actor, master
 				}
 			}
 		}
-		st.DuplicateOf = m.TrackingCode
-		c.Status, c.Department, c.District, c.EscalationLevel, c.DueAt = cases.StatusOpen, "", "", 0, time.Time{}
-		st.TimerKind, st.LevelStart, st.PausedKind, st.PausedLeft = "", time.Time{}, "", 0
-		eff.Events = append(eff.Events, cases.Event{Kind: "duplicate", Actor: a.String(), Note: note, Public: true,
-			Data: map[string]string{"master": m.TrackingCode}})
-		if !answered {
-			return nil
+		// mark makes a case m's duplicate. The case's own duplicates, if
+		// it had any, follow it: a duplicate has no duplicates.
+		mark := func(c *cases.Case, st *cases.State) (cases.Effects, error) {
+			var eff cases.Effects
+			if c.Status == cases.StatusClosed {
+				return cases.Effects{Unchanged: true}, nil
+			}
+			st.DuplicateOf = m.TrackingCode
+			c.Status, c.Department, c.District, c.EscalationLevel, c.DueAt = cases.StatusOpen, "", "", 0, time.Time{}
+			st.TimerKind, st.LevelStart, st.PausedKind, st.PausedLeft = "", time.Time{}, "", 0
+			eff.Events = append(eff.Events, cases.Event{Kind: "duplicate", Actor: a.String(), Note: note, Public: true,
+				Data: map[string]string{"master": m.TrackingCode}})
+			if !answered {
+				return eff, nil
+			}
+			done, err := e.resolveDuplicate(m.Answer, now)(c, st)
+			eff.Events = append(eff.Events, done.Events...)
+			eff.Outbox = append(eff.Outbox, done.Outbox...)
+			return eff, err
 		}
-		done, err := e.resolveDuplicate(m.Answer, now)(c, st)
-		eff.Events = append(eff.Events, done.Events...)
-		eff.Outbox = append(eff.Outbox, done.Outbox...)
+		done, err := mark(c, st)
+		eff.Events, eff.Outbox = append(eff.Events, done.Events...), append(eff.Outbox, done.Outbox...)
+		eff.Duplicates = mark
 		return err
 	})
 }

@@ -518,9 +518,22 @@ func testProcessMarkDuplicate(t *testing.T, e *Env) {
 	if _, st := state(t, e, ps, b.TrackingCode); st.DuplicateOf != master.TrackingCode {
 		t.Fatalf("duplicate of a duplicate points at %q, want the master %s", st.DuplicateOf, master.TrackingCode)
 	}
+	// A case that has duplicates of its own, marked, takes them along.
+	sidewalk := func() gateway.Message {
+		m := NewMessage(e.Clock.Now())
+		m.ServiceCode, m.Location = "sidewalk", nil
+		return m
+	}
+	_, c1 := e.OpenCase(t, sidewalk())
+	_, d1 := e.OpenCase(t, sidewalk())
+	must(t)(eng.MarkDuplicate(e.Ctx, d1.TrackingCode, staff, c1.TrackingCode, ""))
+	must(t)(eng.MarkDuplicate(e.Ctx, c1.TrackingCode, staff, master.TrackingCode, ""))
+	if _, st := state(t, e, ps, d1.TrackingCode); st.DuplicateOf != master.TrackingCode {
+		t.Fatalf("a duplicate of a case marked later points at %q, want the master %s", st.DuplicateOf, master.TrackingCode)
+	}
 	must(t)(eng.Answer(e.Ctx, master.TrackingCode, dept, "تعمیر شد", nil))
 	must(t)(eng.Verify(e.Ctx, master.TrackingCode, staff, ""))
-	for _, k := range []cases.Case{a, b} {
+	for _, k := range []cases.Case{a, b, c1, d1} {
 		if k, _ = state(t, e, ps, k.TrackingCode); k.Status != cases.StatusClosed || k.Outcome != process.OutcomeDuplicateResolved {
 			t.Fatalf("%s after the master was resolved: %s %q", k.TrackingCode, k.Status, k.Outcome)
 		}
