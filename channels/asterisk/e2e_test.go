@@ -892,3 +892,27 @@ func TestStopDuringVoicemailConfirmation(t *testing.T) {
 		t.Fatal("the caller is still on the line after the stop")
 	}
 }
+
+// TestHandOffInMenu: a caller still choosing from the menu at a graceful
+// stop hears music instead of being cut off; the next Dargah stops the
+// music, clears the deadline and starts the menu again.
+func TestHandOffInMenu(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{})
+	old := startPhoneOn(t, srv, "", nil)
+	call := srv.NewCall("09150000093")
+	srv.Wait("language menu", func() bool { return played(call, "language-menu") })
+
+	stop(t, old)
+	if st := call.State(); st.Gone || !st.MOH || st.Vars["TIMEOUT(absolute)"] != "120" {
+		t.Fatalf("caller in the menu after a stop: gone=%v music=%v deadline %q", st.Gone, st.MOH, st.Vars["TIMEOUT(absolute)"])
+	}
+
+	next := startPhoneOn(t, srv, "", nil)
+	srv.Wait("welcomed again", func() bool { return count(call.State().Played, "welcome") == 2 })
+	if st := call.State(); st.MOH || st.Vars["TIMEOUT(absolute)"] != "0" {
+		t.Fatalf("taken back: music=%v deadline %q", st.MOH, st.Vars["TIMEOUT(absolute)"])
+	}
+	call.SendDTMF("11")
+	eventually(t, "queued at the next Dargah", func() bool { return next.waiting("asphalt") == 1 })
+}

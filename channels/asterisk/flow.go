@@ -40,6 +40,20 @@ func (s *session) run(ctx context.Context, resumed bool) {
 		s.log.Debug("caller hung up", "path", s.path)
 	case errors.Is(err, errHandedOff):
 		s.log.Info("stopping: call left for the next Dargah", "queue", s.queue, "for", s.p.set.HandoffWait)
+	case ctx.Err() != nil && s.inMenu && !s.gone && s.p.isStopping():
+		// The menu starts again for them at the next Dargah; meanwhile
+		// they hear music, not silence.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err := s.cli.ChannelMOHStart(mctx, s.id, s.p.set.MOHClass)
+		cancel()
+		if err == nil {
+			err = s.handOff()
+		}
+		if errors.Is(err, errHandedOff) {
+			s.log.Info("stopping: caller in the menu left for the next Dargah", "for", s.p.set.HandoffWait)
+		} else {
+			s.hangup(ari.HangupCongestion)
+		}
 	case ctx.Err() != nil:
 		s.hangup(ari.HangupCongestion) // Dargah is stopping
 	case err != nil:
@@ -109,6 +123,14 @@ func (s *session) flow(ctx context.Context, resumed bool) error {
 				return s.queueCall(ctx, q, since)
 			}
 		}
+		// Left in the menu by a Dargah that stopped: music off, deadline
+		// cleared, and the menu from the start.
+		if err := s.cli.ChannelMOHStop(ctx, s.id); err != nil && !ari.IsNotFound(err) && !ari.IsConflict(err) {
+			s.log.Debug("stop music on hold", "err", err)
+		}
+		if err := s.cli.ChannelSetVar(ctx, s.id, varAbsTimeout, "0"); err != nil && !ari.IsNotFound(err) {
+			s.log.Warn("clear the hand-off deadline", "err", err)
+		}
 	}
 	if err := s.cli.ChannelAnswer(ctx, s.id); err != nil {
 		if ari.IsNotFound(err) {
@@ -121,11 +143,13 @@ func (s *session) flow(ctx context.Context, resumed bool) error {
 	}
 	if !s.p.set.Hours.IsOpen(s.p.now()) {
 		s.path = append(s.path, "after_hours")
+		// Not inMenu: a voicemail cannot be handed off.
 		if err := s.play(ctx, "closed"); err != nil {
 			return err
 		}
 		return s.voicemail(ctx, "after_hours")
 	}
+	s.inMenu = true
 	if err := s.play(ctx, "welcome"); err != nil {
 		return err
 	}
@@ -233,6 +257,7 @@ type ringing struct {
 // to an agent, leave a voicemail, ask for a callback (then until the
 // callback is connected) or hang up.
 func (s *session) queueCall(ctx context.Context, q string, since time.Time) error {
+	s.inMenu = false
 	qc, ok := s.p.disp.Queue(q)
 	if !ok {
 		return fmt.Errorf("queue %q is not configured", q)
@@ -654,6 +679,7 @@ func (s *session) dialBack(ctx context.Context, r *ringing) (string, error) {
 
 // voicemail records a message and submits it with the audio attached.
 func (s *session) voicemail(ctx context.Context, reason string) error {
+	s.inMenu = false
 	if err := s.play(ctx, "voicemail-intro"); err != nil {
 		return err
 	}

@@ -239,12 +239,12 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 	return nil
 }
 
-// Stop leaves callers waiting in a queue on hold, and conversations with
-// agents connected, for the next Dargah to take over (Settings.HandoffWait
-// bounds how long they wait for one); it hangs up the other calls in
-// progress (callers in the menu: their state lives in this process),
-// closes the ARI connections and waits for the call goroutines, bounded
-// by ctx.
+// Stop leaves callers waiting in a queue on hold, conversations with
+// agents connected and callers in the menu listening to music, for the
+// next Dargah to take over (Settings.HandoffWait bounds how long they wait
+// for one); it hangs up the other calls in progress (a voicemail being
+// recorded), closes the ARI connections and waits for the call
+// goroutines, bounded by ctx.
 func (p *Portal) Stop(ctx context.Context) error {
 	if p.cancel == nil {
 		return nil

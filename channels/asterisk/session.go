@@ -90,6 +90,9 @@ type session struct {
 	digits  []byte // DTMF typed and not yet consumed
 	swallow byte   // a terminator to drop if it is the next digit
 	gone    bool
+	// inMenu: the caller is in the menu (answered, not yet queued or
+	// leaving a voicemail); a stop hands them off to hear it again.
+	inMenu  bool
 	playN   int
 	legN    int
 	started time.Time

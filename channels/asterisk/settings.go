@@ -65,10 +65,10 @@ type Settings struct {
 	// VoicemailMax bounds a voicemail (default 2m).
 	VoicemailMax time.Duration `yaml:"voicemail_max"`
 	// HandoffWait is how long a graceful stop leaves callers who wait in
-	// a queue on hold, and conversations with agents connected, for the
-	// next Dargah to take over (a restarted one, or the instance that
-	// takes the app). Asterisk hangs up what nobody took over by then
-	// (default 2m).
+	// a queue on hold, conversations with agents connected and callers in
+	// the menu listening to music, for the next Dargah to take over (a
+	// restarted one, or the instance that takes the app). Asterisk hangs
+	// up what nobody took over by then (default 2m).
 	HandoffWait time.Duration `yaml:"handoff_wait"`
 	// AgentTokenEnv names the environment variable holding the bearer
 	// token of the agents' API; without it the API refuses every request.
