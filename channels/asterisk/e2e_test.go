@@ -916,3 +916,44 @@ func TestHandOffInMenu(t *testing.T) {
 	call.SendDTMF("11")
 	eventually(t, "queued at the next Dargah", func() bool { return next.waiting("asphalt") == 1 })
 }
+
+// TestCallbackParkedOnStop: a promise to call a citizen back survives a
+// graceful stop. The stopping Dargah parks the task in the deployment's
+// storage; the next one takes it into its queue and dials the citizen
+// back when an agent is free.
+func TestCallbackParkedOnStop(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{})
+	clk := newClock(time.Now())
+	name := fmt.Sprintf("DARGAH_TEST_AGENT_TOKEN_%d", envN.Add(1))
+	os.Setenv(name, "tok")
+	t.Cleanup(func() { os.Unsetenv(name) })
+	o := apptest.Options{Now: clk.now, Portals: fmt.Sprintf(portalYAML, srv.URL(), name, "")}
+	cfg := apptest.Prepare(t, o) // both Dargahs share its storage
+	old := &phone{t: t, srv: srv, h: apptest.StartConfig(t, cfg, o), token: "tok"}
+	srv.Wait("app registered", func() bool { return srv.Registered("dargah") })
+	call := srv.NewCall("09151111119")
+	call.SendDTMF("11")
+	eventually(t, "queued", func() bool { return old.waiting("asphalt") == 1 })
+	clk.advance(130 * time.Second) // past max_wait
+	srv.Wait("max-wait offer", func() bool { return played(call, "max-wait-offer") })
+	call.SendDTMF("1") // call me back
+	srv.Wait("caller hung up after callback-ok", func() bool { return call.State().Gone })
+
+	stop(t, old)
+	next := &phone{t: t, srv: srv, h: apptest.StartConfig(t, cfg, o), token: "tok"}
+	srv.Wait("app registered again", func() bool { return srv.Registered("dargah") })
+	eventually(t, "callback task taken over", func() bool { return next.waiting("asphalt") == 1 })
+	next.login("a1")
+	agent := srv.WaitOriginated("PJSIP/101")
+	if args := agent.State().Args; len(args) != 2 || args[1] != call.ID() {
+		t.Fatalf("agent rings for %v, want the parked callback %s", args, call.ID())
+	}
+	agent.Answer()
+	citizen := srv.WaitOriginated("PJSIP/09151111119@trunk")
+	citizen.Answer()
+	srv.Wait("agent and citizen bridged", func() bool {
+		b := citizen.State().Bridge
+		return b != "" && b == agent.State().Bridge
+	})
+}

@@ -267,18 +267,30 @@ func (s *session) queueCall(ctx context.Context, q string, since time.Time) erro
 	if err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}
+	s.since = c.EnqueuedAt
 	s.p.remember(s, "", func(r *callRecord) { r.Queue = q })
+	if s.cbTask {
+		// A callback task another Dargah parked: no channel, a promise
+		// to dial back, in its old place.
+		if _, err := s.p.disp.RequestCallback(s.id, s.cbNumber); err != nil {
+			_, _ = s.p.disp.Remove(context.WithoutCancel(ctx), s.id)
+			return fmt.Errorf("callback task: %w", err)
+		}
+	}
 	// The queue's state goes on the channel and the caller on hold even
 	// if Dargah starts stopping meanwhile: a caller handed off on stop
 	// must carry it and hear the music.
 	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	for k, v := range map[string]string{varQueue: q, varLang: s.lang, varPath: strings.Join(s.path, "/"), varSince: c.EnqueuedAt.Format(time.RFC3339Nano)} {
+		if s.cbTask {
+			break
+		}
 		if err := s.cli.ChannelSetVar(setup, s.id, k, v); err != nil {
 			s.log.Debug("set channel variable", "name", k, "err", err)
 		}
 	}
-	for try := 0; try < 2; try++ {
+	for try := 0; try < 2 && !s.cbTask; try++ {
 		hold, err := s.p.holdingBridge(setup, s.cli)
 		if err == nil {
 			err = s.cli.BridgeAddChannel(setup, hold, ari.AddChannelRequest{Channels: []string{s.id}, Role: "participant"})
@@ -347,11 +359,17 @@ func (s *session) queueCall(ctx context.Context, q string, since time.Time) erro
 				stopRing()
 				s.hangupLeg(l)
 			}
-			if ctx.Err() != nil && !s.cbTask && s.p.isStopping() {
+			if ctx.Err() != nil && s.p.isStopping() {
+				_, _ = s.p.disp.Remove(context.WithoutCancel(ctx), s.id)
+				if s.cbTask {
+					// The promise is parked for the next Dargah (Stop
+					// saves it), keeping its place.
+					s.p.park(s)
+					return errHandedOff
+				}
 				// A graceful stop: the caller keeps waiting on hold, and
 				// the Dargah that finds the channel next puts them back
 				// in their place (the queue and entry time are on it).
-				_, _ = s.p.disp.Remove(context.WithoutCancel(ctx), s.id)
 				return s.handOff()
 			}
 			_, _ = s.p.disp.Abandon(context.WithoutCancel(ctx), s.id)

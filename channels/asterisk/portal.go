@@ -139,6 +139,7 @@ type Portal struct {
 	gen      atomic.Uint64
 	legBorn  map[string]uint64
 	holding  map[string]string // server name → holding bridge id
+	parked   []parkedCallback  // callback tasks a stop keeps for the next Dargah
 	records  map[string]callRecord
 	stopping bool
 }
@@ -242,9 +243,9 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 // Stop leaves callers waiting in a queue on hold, conversations with
 // agents connected and callers in the menu listening to music, for the
 // next Dargah to take over (Settings.HandoffWait bounds how long they wait
-// for one); it hangs up the other calls in progress (a voicemail being
-// recorded), closes the ARI connections and waits for the call
-// goroutines, bounded by ctx.
+// for one), and parks callback tasks in the KV (callbacks.go); it hangs
+// up the other calls in progress (a voicemail being recorded), closes the
+// ARI connections and waits for the call goroutines, bounded by ctx.
 func (p *Portal) Stop(ctx context.Context) error {
 	if p.cancel == nil {
 		return nil
@@ -261,6 +262,7 @@ func (p *Portal) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("asterisk: calls did not end in time: %w", ctx.Err())
 	}
+	err = errors.Join(err, p.saveParked(ctx))
 	err = errors.Join(err, p.pool.Close())
 	if p.rdb != nil {
 		err = errors.Join(err, p.rdb.Close())
@@ -527,6 +529,9 @@ func (p *Portal) dispatchLoop() {
 		case <-p.kick:
 		case <-t.C:
 			n++
+			if n == 1 || n%int(adoptEvery/(250*time.Millisecond)) == 0 {
+				p.adoptCallbacks(p.ctx)
+			}
 			if n%8 == 0 {
 				if err := p.disp.Sync(p.ctx); err != nil && p.ctx.Err() == nil {
 					p.log.Warn("acd sync", "err", err)

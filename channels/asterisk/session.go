@@ -100,6 +100,7 @@ type session struct {
 
 	cbTask   bool // the caller hung up keeping their place
 	cbNumber string
+	since    time.Time  // when the call entered its queue (its place)
 	mu       sync.Mutex // guards cbTask for reconcile
 }
 
