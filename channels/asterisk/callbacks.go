@@ -136,7 +136,12 @@ func (p *Portal) adoptCallbacks(ctx context.Context) {
 		s := newSession(p, cli, ari.Channel{ID: cb.ID, Caller: ari.CallerID{Number: cb.Caller}})
 		s.lang, s.path, s.cbTask, s.cbNumber, s.gone = cb.Lang, cb.Path, true, cb.Number, true
 		p.mu.Lock()
-		if p.calls[cb.ID] != nil || p.stopping {
+		if p.stopping {
+			p.parked = append(p.parked, cb) // Stop puts it back
+			p.mu.Unlock()
+			continue
+		}
+		if p.calls[cb.ID] != nil {
 			p.mu.Unlock()
 			continue
 		}
