@@ -125,7 +125,9 @@ func (p *Portal) adoptCallbacks(ctx context.Context) {
 	}
 	var taken []parkedCallback
 	if err := p.withParked(ctx, false, func(list []parkedCallback) []parkedCallback { taken = list; return nil }); err != nil {
-		p.log.Warn("adopt parked callbacks", "err", err)
+		if ctx.Err() == nil {
+			p.log.Warn("adopt parked callbacks", "err", err)
+		}
 		return
 	}
 	for _, cb := range taken {

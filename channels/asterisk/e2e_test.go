@@ -957,3 +957,35 @@ func TestCallbackParkedOnStop(t *testing.T) {
 		return b != "" && b == agent.State().Bridge
 	})
 }
+
+// TestStopDuringVoicemailRecording: a stop while a caller records a
+// voicemail keeps what they said: the recording is stopped, stored and
+// submitted as their message before the call ends.
+func TestStopDuringVoicemailRecording(t *testing.T) {
+	t.Parallel()
+	srv := aritest.New(t, aritest.Config{})
+	tehran, _ := time.LoadLocation("Asia/Tehran")
+	friday3am := time.Date(2026, 11, 27, 3, 0, 0, 0, tehran)
+	name := fmt.Sprintf("DARGAH_TEST_AGENT_TOKEN_%d", envN.Add(1))
+	os.Setenv(name, "tok")
+	t.Cleanup(func() { os.Unsetenv(name) })
+	o := apptest.Options{Now: func() time.Time { return friday3am }, Portals: fmt.Sprintf(portalYAML, srv.URL(), name, `  hours:
+    timezone: Asia/Tehran
+    open:
+      - {days: [sat, sun, mon, tue, wed], from: "07:00", to: "22:00"}
+`)}
+	cfg := apptest.Prepare(t, o)
+	p := &phone{t: t, srv: srv, h: apptest.StartConfig(t, cfg, o), token: "tok"}
+	srv.Wait("app registered", func() bool { return srv.Registered("dargah") })
+	call := srv.NewCall("09351112235")
+	srv.WaitRequest("channels.record", 1)
+
+	stop(t, p)
+	if !call.State().Gone {
+		t.Fatal("the caller is still on the line after the stop")
+	}
+	next := apptest.StartConfig(t, cfg, o) // the same storage, to look
+	if _, err := next.Store.MessageGetByPortalID(context.Background(), "phone", "vm:"+call.ID()); err != nil {
+		t.Fatalf("the voicemail recorded until the stop was lost: %v", err)
+	}
+}

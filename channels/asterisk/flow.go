@@ -263,20 +263,18 @@ func (s *session) queueCall(ctx context.Context, q string, since time.Time) erro
 		return fmt.Errorf("queue %q is not configured", q)
 	}
 	s.queue = q
-	c, err := s.p.disp.Enqueue(acd.Call{ID: s.id, Queue: q, Language: s.lang, Caller: s.caller, EnqueuedAt: since})
+	call := acd.Call{ID: s.id, Queue: q, Language: s.lang, Caller: s.caller, EnqueuedAt: since}
+	if s.cbTask {
+		// A callback task another Dargah parked: no channel, a promise
+		// to dial back, in its old place.
+		call.Callback, call.CallbackNumber = true, s.cbNumber
+	}
+	c, err := s.p.disp.Enqueue(call)
 	if err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}
 	s.since = c.EnqueuedAt
 	s.p.remember(s, "", func(r *callRecord) { r.Queue = q })
-	if s.cbTask {
-		// A callback task another Dargah parked: no channel, a promise
-		// to dial back, in its old place.
-		if _, err := s.p.disp.RequestCallback(s.id, s.cbNumber); err != nil {
-			_, _ = s.p.disp.Remove(context.WithoutCancel(ctx), s.id)
-			return fmt.Errorf("callback task: %w", err)
-		}
-	}
 	// The queue's state goes on the channel and the caller on hold even
 	// if Dargah starts stopping meanwhile: a caller handed off on stop
 	// must carry it and hear the music.
@@ -703,9 +701,13 @@ func (s *session) voicemail(ctx context.Context, reason string) error {
 	}
 	s.digits = s.digits[:0]
 	name := "dargah-vm-" + strings.NewReplacer("/", "_", ":", "_").Replace(s.id)
-	_, err := s.cli.ChannelRecord(ctx, s.id, ari.RecordRequest{Name: name, Format: "wav",
+	// Started even if Dargah starts stopping meanwhile, so that the stop
+	// below finds a recording to keep, not one it cannot see.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	_, err := s.cli.ChannelRecord(rctx, s.id, ari.RecordRequest{Name: name, Format: "wav",
 		MaxDurationSeconds: int(s.p.set.VoicemailMax / time.Second), MaxSilenceSeconds: 5,
 		IfExists: "overwrite", Beep: true, TerminateOn: "#"})
+	cancel()
 	if err != nil {
 		if ari.IsNotFound(err) || ari.IsConflict(err) {
 			s.gone = true
@@ -725,7 +727,9 @@ func (s *session) voicemail(ctx context.Context, reason string) error {
 		}
 		m, err := s.next(ctx, wait)
 		if err != nil {
-			if errors.Is(err, errTimeout) {
+			// Past the limit, or Dargah is stopping: what the caller
+			// said so far is kept.
+			if errors.Is(err, errTimeout) || (ctx.Err() != nil && s.p.isStopping()) {
 				_ = s.cli.LiveRecordingStop(context.WithoutCancel(ctx), name)
 				break
 			}
