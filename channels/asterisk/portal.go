@@ -244,8 +244,9 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 // agents connected and callers in the menu listening to music, for the
 // next Dargah to take over (Settings.HandoffWait bounds how long they wait
 // for one), and parks callback tasks in the KV (callbacks.go); it hangs
-// up the other calls in progress (a voicemail being recorded), closes the
-// ARI connections and waits for the call goroutines, bounded by ctx.
+// up the other calls in progress (a voicemail being recorded is kept),
+// closes the ARI connections and waits for the call goroutines, bounded
+// by ctx.
 func (p *Portal) Stop(ctx context.Context) error {
 	if p.cancel == nil {
 		return nil
