@@ -254,3 +254,63 @@ func toPersianDigits(s string) string {
 		return r
 	}, s)
 }
+
+// TestSMPPReceiptBeforeResponse: the SMSC's delivery report for a notice
+// arrives before its answer to the submit (another bind, a fast network).
+// The report is still noted on the case's staff timeline once the answer
+// comes.
+func TestSMPPReceiptBeforeResponse(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	srv := smsctest.New(t, smsctest.Config{})
+	h := apptest.Start(t, apptest.Options{Portals: smppPortal(srv)})
+	r, err := h.App.Pipeline.Submit(ctx, gateway.Message{Portal: "sms", PortalKind: "sms", PortalMessageID: "dlr-first",
+		Text: "چراغ‌های خیابان امام رضا خاموش است", Contact: gateway.Contact{Phone: "+" + citizen}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = h.App.Pipeline.Await(ctx, r.MessageID); err != nil || r.Decision.TrackingCode == "" {
+		t.Fatalf("receipt %+v %v", r, err)
+	}
+	c, err := h.Store.CaseGetByTracking(ctx, r.Decision.TrackingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Hold()
+	if err := portal(t, h, "sms").Notify(ctx, channels.Notice{TrackingCode: c.TrackingCode, Kind: "answered",
+		Text: "لامپ‌ها تعویض شد.", Contact: gateway.Contact{Phone: "+" + citizen}}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for ids = srv.HeldIDs(); len(ids) == 0; ids = srv.HeldIDs() {
+		if ctx.Err() != nil {
+			t.Fatal("the notice never reached the SMSC")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := srv.SendReceipt(ctx, ids[0], "DELIVRD", smpp.StateDelivered); err != nil {
+		t.Fatal(err)
+	}
+	for st, ok, _ := portal(t, h, "sms").DeliveryStatus(ctx, ids[0]); !ok || st != "DELIVRD"; st, ok, _ = portal(t, h, "sms").DeliveryStatus(ctx, ids[0]) {
+		if ctx.Err() != nil {
+			t.Fatal("the early delivery report was not stored")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv.Release()
+	for {
+		events, err := h.Store.CaseEvents(ctx, c.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if e.Kind == "sms_delivery" && strings.Contains(e.Note, ids[0]) && strings.Contains(e.Note, "DELIVRD") {
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the early delivery report is not on the case's timeline: %+v", events)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

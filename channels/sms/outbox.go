@@ -79,7 +79,10 @@ type outbox struct {
 	// done, when set, is called as an item leaves the queue: sent (err
 	// nil) or given up. Tests wait on it.
 	done func(it outItem, ids []string, err error)
-	wg   sync.WaitGroup
+	// remembered, when set, is called once a provider id's record is
+	// stored: a delivery report that came before it can be noted now.
+	remembered func(ctx context.Context, providerID string, rec sentRecord)
+	wg         sync.WaitGroup
 }
 
 func newOutbox(kv channels.KV, portal string, s sender, cfg *Settings, lock *kvLock, log *slog.Logger, now func() time.Time) *outbox {
@@ -251,6 +254,8 @@ func (o *outbox) attempt(ctx context.Context, it outItem) {
 			}
 			if perr := o.kv.KVPut(bctx, o.prefix+"out:"+id, rec, sentTTL); perr != nil {
 				log.Warn("sms remember provider id", "provider_id", id, "err", perr)
+			} else if o.remembered != nil {
+				o.remembered(bctx, id, sentRecord{ItemID: it.ID, MessageID: it.MessageID, TrackingCode: it.TrackingCode, To: it.To})
 			}
 		}
 		log.Info("sms sent", "provider_ids", ids, "attempt", it.Attempts+1)

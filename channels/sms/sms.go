@@ -173,6 +173,7 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 	}
 	lock := &kvLock{leases: env.Leases, key: p.key("outbox-lock"), holder: p.holder}
 	p.out = newOutbox(env.KV, env.Portal, snd, &p.s, lock, p.log, p.now)
+	p.out.remembered = p.lateDLR
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.cancel = cancel
 	p.done = make(chan struct{})
@@ -456,6 +457,25 @@ func (p *Portal) recordDLR(ctx context.Context, id, status, errCode string) erro
 	}
 	p.log.Info("sms delivery report", "provider_id", id, "status", status, "err_code", errCode,
 		"message", rec.MessageID, "tracking_code", rec.TrackingCode, "to", rec.To)
+	// Without the record the report came before the SMSC's answer to the
+	// submit was stored: lateDLR notes it once it is.
+	p.noteDLR(ctx, id, rec, status, errCode)
+	return nil
+}
+
+// lateDLR notes a delivery report that arrived before the provider id's
+// record was stored (the outbox calls it right after storing one). The
+// report stored first and the record stored first each see the other, so
+// a report is noted at least once.
+func (p *Portal) lateDLR(ctx context.Context, id string, rec sentRecord) {
+	if v, ok, err := p.env.KV.KVGet(ctx, p.key("dlr", id)); err == nil && ok {
+		p.noteDLR(ctx, id, rec, string(v), "")
+	}
+}
+
+// noteDLR puts a delivery report on the staff timeline of the case the
+// SMS was about, if it was about one.
+func (p *Portal) noteDLR(ctx context.Context, id string, rec sentRecord, status, errCode string) {
 	if rec.TrackingCode != "" && p.env.Timeline != nil {
 		note := fmt.Sprintf("SMS %s to %s: %s", id, rec.To, status)
 		if errCode != "" {
@@ -466,7 +486,6 @@ func (p *Portal) recordDLR(ctx context.Context, id, status, errCode string) erro
 			p.log.Warn("delivery report not noted on the case", "tracking_code", rec.TrackingCode, "err", err)
 		}
 	}
-	return nil
 }
 
 // DeliveryStatus returns the last delivery report stored for a provider id.

@@ -85,7 +85,8 @@ type heldResp struct {
 	c *conn
 	p *smpp.PDU
 	// record accepts the part when the response is sent (see respond).
-	record func()
+	record   func()
+	to, from string // of the held part, for an early receipt
 }
 
 // New starts a double on 127.0.0.1:0; it stops when the test ends.
@@ -204,6 +205,20 @@ func (s *Server) Hold() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hold = true
+}
+
+// HeldIDs returns the message ids of the held responses: an SMSC's
+// delivery report may reach the client before the answer to its submit.
+func (s *Server) HeldIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for _, h := range s.held {
+		if r, ok := h.p.Body.(*smpp.SMResp); ok {
+			ids = append(ids, r.MessageID)
+		}
+	}
+	return ids
 }
 
 // Release sends every held response and stops holding.
@@ -431,6 +446,11 @@ func (s *Server) SendReceipt(ctx context.Context, id, stat string, state smpp.Me
 			msg = &s.messages[i]
 		}
 	}
+	for _, h := range s.held { // a receipt before the answer to the submit
+		if r, ok := h.p.Body.(*smpp.SMResp); ok && r.MessageID == id && msg == nil {
+			msg = &Submitted{To: h.to, From: h.from}
+		}
+	}
 	s.mu.Unlock()
 	if msg == nil {
 		return fmt.Errorf("smsctest: no submitted message has id %s", id)
@@ -628,7 +648,7 @@ func (c *conn) submit(p *smpp.PDU) {
 	resp := &smpp.PDU{Command: smpp.SubmitSMResp, Seq: p.Seq, Body: &smpp.SMResp{MessageID: part.id}}
 	record := func() { s.recordLocked(key, total, part) }
 	if s.hold {
-		s.held = append(s.held, heldResp{c: c, p: resp, record: record})
+		s.held = append(s.held, heldResp{c: c, p: resp, record: record, to: part.sm.Dest, from: part.sm.Source})
 		s.notify()
 		s.mu.Unlock()
 		return
