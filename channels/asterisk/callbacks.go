@@ -116,6 +116,21 @@ func (p *Portal) saveParked(ctx context.Context) error {
 	return nil
 }
 
+// adoptLoop adopts parked callback tasks at start and every adoptEvery,
+// beside the dispatch loop: the KV and its lease are not the ACD's to wait
+// for.
+func (p *Portal) adoptLoop() {
+	defer p.wg.Done()
+	for {
+		p.adoptCallbacks(p.ctx)
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-time.After(adoptEvery):
+		}
+	}
+}
+
 // adoptCallbacks takes parked tasks into this Dargah's queue, each in its
 // place, and dials them back like its own.
 func (p *Portal) adoptCallbacks(ctx context.Context) {

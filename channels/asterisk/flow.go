@@ -64,6 +64,35 @@ func (s *session) run(ctx context.Context, resumed bool) {
 	}
 }
 
+// hold puts the queue's state on the caller's channel and the caller in
+// the holding bridge. Both are done even if Dargah starts stopping
+// meanwhile: a caller handed off on stop must carry the state and hear
+// the music.
+func (s *session) hold(ctx context.Context, since time.Time) {
+	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for k, v := range map[string]string{varQueue: s.queue, varLang: s.lang, varPath: strings.Join(s.path, "/"), varSince: since.Format(time.RFC3339Nano)} {
+		if err := s.cli.ChannelSetVar(setup, s.id, k, v); err != nil {
+			s.log.Debug("set channel variable", "name", k, "err", err)
+		}
+	}
+	for try := 0; try < 2; try++ {
+		hold, err := s.p.holdingBridge(setup, s.cli)
+		if err == nil {
+			err = s.cli.BridgeAddChannel(setup, hold, ari.AddChannelRequest{Channels: []string{s.id}, Role: "participant"})
+		}
+		if err == nil {
+			return
+		}
+		if ari.IsNotFound(err) {
+			// The bridge went with an Asterisk restart we have not
+			// reconciled yet (or the caller is gone): make it again.
+			s.p.forgetHolding(s.cli, hold)
+		}
+		s.log.Warn("holding bridge", "err", err)
+	}
+}
+
 // handOff leaves a queued caller on hold when this Dargah stops, with
 // Asterisk's absolute timeout as the bound on how long they wait to be
 // taken back. If the timeout cannot be set the caller is hung up: better
@@ -278,30 +307,8 @@ func (s *session) queueCall(ctx context.Context, q string, since time.Time) erro
 	// The queue's state goes on the channel and the caller on hold even
 	// if Dargah starts stopping meanwhile: a caller handed off on stop
 	// must carry it and hear the music.
-	setup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	for k, v := range map[string]string{varQueue: q, varLang: s.lang, varPath: strings.Join(s.path, "/"), varSince: c.EnqueuedAt.Format(time.RFC3339Nano)} {
-		if s.cbTask {
-			break
-		}
-		if err := s.cli.ChannelSetVar(setup, s.id, k, v); err != nil {
-			s.log.Debug("set channel variable", "name", k, "err", err)
-		}
-	}
-	for try := 0; try < 2 && !s.cbTask; try++ {
-		hold, err := s.p.holdingBridge(setup, s.cli)
-		if err == nil {
-			err = s.cli.BridgeAddChannel(setup, hold, ari.AddChannelRequest{Channels: []string{s.id}, Role: "participant"})
-		}
-		if err == nil {
-			break
-		}
-		if ari.IsNotFound(err) {
-			// The bridge went with an Asterisk restart we have not
-			// reconciled yet (or the caller is gone): make it again.
-			s.p.forgetHolding(s.cli, hold)
-		}
-		s.log.Warn("holding bridge", "err", err)
+	if !s.cbTask { // a parked callback task has no channel
+		s.hold(ctx, c.EnqueuedAt)
 	}
 	s.p.kickDispatch()
 

@@ -234,9 +234,10 @@ func (p *Portal) Start(ctx context.Context, env channels.Env) error {
 		p.cancel()
 		return fmt.Errorf("start ari: %w", err)
 	}
-	p.wg.Add(2)
+	p.wg.Add(3)
 	go p.eventLoop()
 	go p.dispatchLoop()
+	go p.adoptLoop()
 	return nil
 }
 
@@ -530,9 +531,6 @@ func (p *Portal) dispatchLoop() {
 		case <-p.kick:
 		case <-t.C:
 			n++
-			if n == 1 || n%int(adoptEvery/(250*time.Millisecond)) == 0 {
-				p.adoptCallbacks(p.ctx)
-			}
 			if n%8 == 0 {
 				if err := p.disp.Sync(p.ctx); err != nil && p.ctx.Err() == nil {
 					p.log.Warn("acd sync", "err", err)
