@@ -247,7 +247,8 @@ func (o *outbox) attempt(ctx context.Context, it outItem) {
 		if perr := o.kv.KVPut(bctx, o.prefix+"sent:"+it.ID, []byte("1"), sentTTL); perr != nil {
 			log.Warn("sms remember sent item", "err", perr)
 		}
-		rec, _ := json.Marshal(sentRecord{ItemID: it.ID, MessageID: it.MessageID, TrackingCode: it.TrackingCode, To: it.To})
+		sent := sentRecord{ItemID: it.ID, MessageID: it.MessageID, TrackingCode: it.TrackingCode, To: it.To}
+		rec, _ := json.Marshal(sent)
 		for _, id := range ids {
 			if id == "" {
 				continue
@@ -255,7 +256,7 @@ func (o *outbox) attempt(ctx context.Context, it outItem) {
 			if perr := o.kv.KVPut(bctx, o.prefix+"out:"+id, rec, sentTTL); perr != nil {
 				log.Warn("sms remember provider id", "provider_id", id, "err", perr)
 			} else if o.remembered != nil {
-				o.remembered(bctx, id, sentRecord{ItemID: it.ID, MessageID: it.MessageID, TrackingCode: it.TrackingCode, To: it.To})
+				o.remembered(bctx, id, sent)
 			}
 		}
 		log.Info("sms sent", "provider_ids", ids, "attempt", it.Attempts+1)
