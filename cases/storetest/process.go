@@ -1011,28 +1011,41 @@ func climbLadder(t *testing.T, e *Env, eng *process.Engine, ps cases.ProcessStor
 	return c
 }
 
+// failOnce stands in for a sender: it fails the first call with err and
+// records the others.
+type failOnce[T any] struct {
+	err    error
+	mu     sync.Mutex
+	failed bool
+	got    []T
+}
+
+func (f *failOnce[T]) send(v T) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.failed {
+		f.failed = true
+		return f.err
+	}
+	f.got = append(f.got, v)
+	return nil
+}
+
+func (f *failOnce[T]) sent() []T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.got)
+}
+
 func testProcessEmail(t *testing.T, e *Env) {
 	type mail struct{ to, subject, body string }
-	var mu sync.Mutex
-	var got []mail
-	failures := 1
+	sender := &failOnce[mail]{err: errors.New("smtp: 451 try later")}
 	eng, ps := e.Engine(t, func(c *process.Config) {
-		c.Email = func(_ context.Context, to, subject, body string) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if failures > 0 {
-				failures--
-				return errors.New("smtp: 451 try later")
-			}
-			got = append(got, mail{to, subject, body})
-			return nil
-		}
+		c.Email = func(_ context.Context, to, subject, body string) error { return sender.send(mail{to, subject, body}) }
 	})
 	c := climbLadder(t, e, eng, ps)
-	mu.Lock()
-	defer mu.Unlock()
 	var to []string
-	for _, m := range got {
+	for _, m := range sender.sent() {
 		to = append(to, m.to)
 		if !strings.Contains(m.body, c.TrackingCode) || m.subject == "" {
 			t.Fatalf("mail %+v", m)
@@ -1049,26 +1062,13 @@ func testProcessEmail(t *testing.T, e *Env) {
 // at assignment and at each escalation; a failed send is retried.
 func testProcessSMS(t *testing.T, e *Env) {
 	type text struct{ to, body, code string }
-	var mu sync.Mutex
-	var got []text
-	failures := 1
+	sender := &failOnce[text]{err: errors.New("smpp: throttled")}
 	eng, ps := e.Engine(t, func(c *process.Config) {
-		c.SMS = func(_ context.Context, to, body, code string) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if failures > 0 {
-				failures--
-				return errors.New("smpp: throttled")
-			}
-			got = append(got, text{to, body, code})
-			return nil
-		}
+		c.SMS = func(_ context.Context, to, body, code string) error { return sender.send(text{to, body, code}) }
 	})
 	c := climbLadder(t, e, eng, ps)
-	mu.Lock()
-	defer mu.Unlock()
 	var to []string
-	for _, m := range got {
+	for _, m := range sender.sent() {
 		to = append(to, m.to)
 		if !strings.Contains(m.body, c.TrackingCode) || m.code != c.TrackingCode || utf8.RuneCountInString(m.body) > 160 {
 			t.Fatalf("text %+v", m)
